@@ -1,0 +1,2 @@
+//! The UIP sandbox (filled in by its issue).
+#![forbid(unsafe_code)]

@@ -1,0 +1,123 @@
+//! The error body every endpoint answers with, and its codes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::macros::open_string_enum;
+
+open_string_enum! {
+    /// The `code` of an error body (`category/slug`).
+    ///
+    /// ```
+    /// use uip_types::ErrorCode;
+    /// assert_eq!(ErrorCode::parse("resource/not-found"), ErrorCode::NotFound);
+    /// assert_eq!(ErrorCode::NotFound.http_status(), Some(404));
+    /// ```
+    pub enum ErrorCode {
+        /// Malformed JSON or multipart, wrong types, unknown fields.
+        InvalidPayload => "request/invalid-payload",
+        /// `steps` missing, empty, or more than 20.
+        InvalidSteps => "request/invalid-steps",
+        /// A step names no known primitive.
+        UnknownPrimitive => "request/unknown-primitive",
+        /// Params out of range, sign/document mismatch.
+        InvalidParams => "request/invalid-params",
+        /// A top-level field (metadata, return_url, expires_in, client_reference_id, Idempotency-Key) out of rules.
+        InvalidField => "request/invalid-field",
+        /// No API key.
+        MissingApiKey => "auth/missing-api-key",
+        /// Unknown API key.
+        InvalidApiKey => "auth/invalid-api-key",
+        /// Balance below the session's total price.
+        InsufficientFunds => "payment/insufficient-funds",
+        /// Hosted page opened from another device.
+        BoundElsewhere => "session/bound-elsewhere",
+        /// Unknown or foreign session / audit.
+        NotFound => "resource/not-found",
+        /// No such route.
+        RouteNotFound => "request/not-found",
+        /// Wrong method on a route.
+        MethodNotAllowed => "request/method-not-allowed",
+        /// Same Idempotency-Key, different body.
+        IdempotencyConflict => "request/idempotency-conflict",
+        /// continue/stop when the session is not at a gate.
+        NotAwaitingDecision => "session/not-awaiting-decision",
+        /// A page request while the session is paused or over.
+        NotActive => "session/not-active",
+        /// A wallet response carrying a nonce that is not the active step's.
+        StaleNonce => "session/stale-nonce",
+        /// Document bytes asked for after purge.
+        DocumentsPurged => "session/documents-purged",
+        /// Body over the limit.
+        TooLarge => "request/too-large",
+        /// Injected rate limit.
+        RateLimited => "request/rate-limited",
+        /// Injected unavailability.
+        Unavailable => "internal/unavailable",
+        /// Create with a content type other than JSON or multipart.
+        UnsupportedMediaType => "request/unsupported-media-type",
+        /// No webhook URL configured for the business.
+        WebhookMissing => "request/webhook-missing",
+        /// The chosen wallet does not support the step's primitive.
+        UnsupportedPrimitive => "wallet/unsupported-primitive",
+        /// A server bug.
+        ServerError => "internal/server-error",
+    }
+}
+
+impl ErrorCode {
+    /// The HTTP status the sandbox answers this code with (`None` for unknown codes).
+    pub fn http_status(&self) -> Option<u16> {
+        use ErrorCode::*;
+        Some(match self {
+            InvalidPayload | InvalidSteps | UnknownPrimitive | InvalidParams | InvalidField => 400,
+            MissingApiKey | InvalidApiKey => 401,
+            InsufficientFunds => 402,
+            BoundElsewhere => 403,
+            NotFound | RouteNotFound => 404,
+            MethodNotAllowed => 405,
+            IdempotencyConflict | NotAwaitingDecision | NotActive | StaleNonce => 409,
+            DocumentsPurged => 410,
+            TooLarge => 413,
+            UnsupportedMediaType => 415,
+            WebhookMissing | UnsupportedPrimitive => 422,
+            RateLimited => 429,
+            ServerError => 500,
+            Unavailable => 503,
+            Other(_) => return None,
+        })
+    }
+}
+
+/// The JSON error body: `{"error", "code", "param"?}`.
+///
+/// ```
+/// use uip_types::{ApiErrorBody, ErrorCode};
+/// let body: ApiErrorBody = serde_json::from_str(
+///     r#"{"error":"min_age must be 1..=120","code":"request/invalid-params","param":"steps[0].params.min_age"}"#,
+/// ).unwrap();
+/// assert_eq!(body.code, ErrorCode::InvalidParams);
+/// assert_eq!(body.param.as_deref(), Some("steps[0].params.min_age"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// Human-readable message.
+    pub error: String,
+    /// Machine-readable category.
+    pub code: ErrorCode,
+    /// The field at fault, as a path such as `steps[1].params.min_age`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+}
+
+impl ApiErrorBody {
+    /// A body without `param`.
+    pub fn new(code: ErrorCode, error: impl Into<String>) -> Self {
+        ApiErrorBody { error: error.into(), code, param: None }
+    }
+
+    /// The same body naming the field at fault.
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+}

@@ -1,0 +1,337 @@
+//! Webhook events: the body `{"event", "data"}` and the `X-UIP-*` headers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::ids::SessionId;
+use crate::primitive::Primitive;
+use crate::status::SessionStatus;
+
+/// Header carrying the event name.
+pub const HEADER_EVENT: &str = "X-UIP-Event";
+/// Header carrying the signing time (Unix seconds, decimal).
+pub const HEADER_TIMESTAMP: &str = "X-UIP-Timestamp";
+/// Header carrying the hex HMAC-SHA256 signature.
+pub const HEADER_SIGNATURE: &str = "X-UIP-Signature";
+/// Header carrying the delivery id (stable across retries).
+pub const HEADER_DELIVERY_ID: &str = "X-UIP-Delivery-Id";
+
+/// Event name of [`WebhookEvent::StepCompleted`].
+pub const STEP_COMPLETED: &str = "step.completed";
+/// Event name of [`WebhookEvent::SessionCompleted`].
+pub const SESSION_COMPLETED: &str = "session.completed";
+/// Event name of [`WebhookEvent::SessionStopped`].
+pub const SESSION_STOPPED: &str = "session.stopped";
+/// Event name of [`WebhookEvent::SessionFailed`].
+pub const SESSION_FAILED: &str = "session.failed";
+/// Event name of [`WebhookEvent::SessionExpired`].
+pub const SESSION_EXPIRED: &str = "session.expired";
+
+/// A webhook body, typed by its `event`.
+///
+/// ```
+/// use uip_types::{StepResult, WebhookEvent};
+/// let body = br#"{"event":"step.completed","data":{"session_id":"sess_a","stage":0,
+///   "primitive":"age_verify","audit_id":"sess_a_0","satisfied":true,"min_age":21}}"#;
+/// let event: WebhookEvent = serde_json::from_slice(body).unwrap();
+/// let WebhookEvent::StepCompleted(step) = &event else { panic!() };
+/// assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: 21 });
+/// assert_eq!(event.delivery_id(), "sess_a:step.completed:0");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum WebhookEvent {
+    /// `step.completed`: one step verified.
+    StepCompleted(StepCompleted),
+    /// `session.completed`: every step verified.
+    SessionCompleted(SessionEnded),
+    /// `session.stopped`: the business stopped at a gate.
+    SessionStopped(SessionEnded),
+    /// `session.failed`: verification failed, funds ran out, or an internal error.
+    SessionFailed(SessionEnded),
+    /// `session.expired`: the TTL or a step window elapsed.
+    SessionExpired(SessionEnded),
+    /// An event this version does not know, kept whole.
+    Unknown {
+        /// The `event` name.
+        event: String,
+        /// The `data` object as received.
+        data: Value,
+    },
+}
+
+/// Fields every event's `data` carries.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct EventContext {
+    /// The session.
+    pub session_id: SessionId,
+    /// Echo of the create's `client_reference_id`.
+    pub client_reference_id: Option<String>,
+    /// Echo of the create's `metadata`.
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+impl Default for SessionId {
+    fn default() -> Self {
+        SessionId::from(String::new())
+    }
+}
+
+/// `step.completed` data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepCompleted {
+    /// Session id and echoes.
+    pub context: EventContext,
+    /// Zero-based stage.
+    pub stage: u32,
+    /// The step's primitive.
+    pub primitive: Primitive,
+    /// `{session_id}_{stage}`.
+    pub audit_id: String,
+    /// The verified result.
+    pub result: StepResult,
+}
+
+/// The result carried by `step.completed`, per primitive.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum StepResult {
+    /// identify: the requested claims (`"unavailable"` for blocks the credential lacks).
+    Identify {
+        /// Claims keyed by block name.
+        claims: BTreeMap<String, Value>,
+    },
+    /// age_verify.
+    AgeVerify {
+        /// Whether the holder is at least `min_age`.
+        satisfied: bool,
+        /// The threshold.
+        min_age: u8,
+    },
+    /// sign or light_sign: the device signature over `document_hash`.
+    Signature {
+        /// Device signature (base64url, no padding).
+        signature: String,
+        /// `sha256:<hex>` that was signed.
+        document_hash: String,
+    },
+    /// A primitive this version does not know: the result fields as received.
+    Other(Map<String, Value>),
+}
+
+/// Data of the terminal `session.*` events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionEnded {
+    /// Session id and echoes.
+    pub context: EventContext,
+    /// The terminal status.
+    pub status: SessionStatus,
+    /// Why (`session.failed`: the failure code; `session.expired`: `session_ttl` or `step_window`).
+    pub reason: Option<String>,
+}
+
+impl WebhookEvent {
+    /// The event name.
+    pub fn name(&self) -> &str {
+        match self {
+            WebhookEvent::StepCompleted(_) => STEP_COMPLETED,
+            WebhookEvent::SessionCompleted(_) => SESSION_COMPLETED,
+            WebhookEvent::SessionStopped(_) => SESSION_STOPPED,
+            WebhookEvent::SessionFailed(_) => SESSION_FAILED,
+            WebhookEvent::SessionExpired(_) => SESSION_EXPIRED,
+            WebhookEvent::Unknown { event, .. } => event,
+        }
+    }
+
+    /// The session the event is about (empty for an unknown event without `session_id`).
+    pub fn session_id(&self) -> &str {
+        match self {
+            WebhookEvent::StepCompleted(s) => s.context.session_id.as_str(),
+            WebhookEvent::SessionCompleted(e)
+            | WebhookEvent::SessionStopped(e)
+            | WebhookEvent::SessionFailed(e)
+            | WebhookEvent::SessionExpired(e) => e.context.session_id.as_str(),
+            WebhookEvent::Unknown { data, .. } => {
+                data.get("session_id").and_then(Value::as_str).unwrap_or("")
+            }
+        }
+    }
+
+    /// True for the `session.*` events that end a session.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            WebhookEvent::SessionCompleted(_)
+                | WebhookEvent::SessionStopped(_)
+                | WebhookEvent::SessionFailed(_)
+                | WebhookEvent::SessionExpired(_)
+        )
+    }
+
+    /// The delivery id this event is sent under.
+    pub fn delivery_id(&self) -> String {
+        match self {
+            WebhookEvent::StepCompleted(s) => {
+                crate::delivery_id::for_step(s.context.session_id.as_str(), s.stage)
+            }
+            other => crate::delivery_id::for_session_event(other.session_id(), other.name()),
+        }
+    }
+
+    /// The body as JSON.
+    pub fn to_value(&self) -> Value {
+        let mut data = Map::new();
+        let ctx = |data: &mut Map<String, Value>, c: &EventContext| {
+            data.insert("session_id".into(), Value::String(c.session_id.as_str().to_owned()));
+            if let Some(r) = &c.client_reference_id {
+                data.insert("client_reference_id".into(), Value::String(r.clone()));
+            }
+            if let Some(m) = &c.metadata {
+                let obj = m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+                data.insert("metadata".into(), Value::Object(obj));
+            }
+        };
+        match self {
+            WebhookEvent::StepCompleted(s) => {
+                ctx(&mut data, &s.context);
+                data.insert("stage".into(), Value::from(s.stage));
+                data.insert("primitive".into(), Value::String(s.primitive.as_str().to_owned()));
+                data.insert("audit_id".into(), Value::String(s.audit_id.clone()));
+                match &s.result {
+                    StepResult::Identify { claims } => {
+                        data.insert("claims".into(), Value::Object(claims.clone().into_iter().collect()));
+                    }
+                    StepResult::AgeVerify { satisfied, min_age } => {
+                        data.insert("satisfied".into(), Value::Bool(*satisfied));
+                        data.insert("min_age".into(), Value::from(*min_age));
+                    }
+                    StepResult::Signature { signature, document_hash } => {
+                        data.insert("signature".into(), Value::String(signature.clone()));
+                        data.insert("document_hash".into(), Value::String(document_hash.clone()));
+                    }
+                    StepResult::Other(extra) => data.extend(extra.clone()),
+                }
+            }
+            WebhookEvent::SessionCompleted(e)
+            | WebhookEvent::SessionStopped(e)
+            | WebhookEvent::SessionFailed(e)
+            | WebhookEvent::SessionExpired(e) => {
+                ctx(&mut data, &e.context);
+                data.insert("status".into(), Value::String(e.status.as_str().to_owned()));
+                if let Some(r) = &e.reason {
+                    data.insert("reason".into(), Value::String(r.clone()));
+                }
+            }
+            WebhookEvent::Unknown { data: d, .. } => {
+                return serde_json::json!({"event": self.name(), "data": d});
+            }
+        }
+        let mut body = Map::new();
+        body.insert("event".into(), Value::String(self.name().to_owned()));
+        body.insert("data".into(), Value::Object(data));
+        Value::Object(body)
+    }
+
+    /// Parses a body from JSON. Unknown event names become [`WebhookEvent::Unknown`]; a known
+    /// event with missing or mistyped fields is an error.
+    pub fn from_value(v: Value) -> Result<Self, String> {
+        let Value::Object(mut body) = v else { return Err("body is not a JSON object".into()) };
+        let event = match body.remove("event") {
+            Some(Value::String(e)) => e,
+            _ => return Err("missing string field `event`".into()),
+        };
+        let data = body.remove("data").unwrap_or(Value::Null);
+        let known = [STEP_COMPLETED, SESSION_COMPLETED, SESSION_STOPPED, SESSION_FAILED, SESSION_EXPIRED];
+        if !known.contains(&event.as_str()) {
+            return Ok(WebhookEvent::Unknown { event, data });
+        }
+        let Value::Object(mut data) = data else { return Err(format!("{event}: `data` is not an object")) };
+        let context = EventContext {
+            session_id: take_str(&mut data, "session_id", &event)?.into(),
+            client_reference_id: take_opt_str(&mut data, "client_reference_id", &event)?,
+            metadata: match data.remove("metadata") {
+                None | Some(Value::Null) => None,
+                Some(m) => Some(
+                    serde_json::from_value(m)
+                        .map_err(|e| format!("{event}: `metadata` must be an object of strings: {e}"))?,
+                ),
+            },
+        };
+        if event == STEP_COMPLETED {
+            let stage = data
+                .remove("stage")
+                .and_then(|s| s.as_u64())
+                .and_then(|s| u32::try_from(s).ok())
+                .ok_or_else(|| format!("{event}: missing integer field `stage`"))?;
+            let primitive = Primitive::parse(&take_str(&mut data, "primitive", &event)?);
+            let audit_id = take_str(&mut data, "audit_id", &event)?;
+            let result = match &primitive {
+                Primitive::Identify => match data.remove("claims") {
+                    Some(Value::Object(c)) => StepResult::Identify { claims: c.into_iter().collect() },
+                    _ => return Err(format!("{event}: identify needs object field `claims`")),
+                },
+                Primitive::AgeVerify => StepResult::AgeVerify {
+                    satisfied: data
+                        .remove("satisfied")
+                        .and_then(|v| v.as_bool())
+                        .ok_or_else(|| format!("{event}: age_verify needs boolean field `satisfied`"))?,
+                    min_age: data
+                        .remove("min_age")
+                        .and_then(|v| v.as_u64())
+                        .and_then(|v| u8::try_from(v).ok())
+                        .ok_or_else(|| format!("{event}: age_verify needs integer field `min_age`"))?,
+                },
+                Primitive::Sign | Primitive::LightSign => StepResult::Signature {
+                    signature: take_str(&mut data, "signature", &event)?,
+                    document_hash: take_str(&mut data, "document_hash", &event)?,
+                },
+                Primitive::Other(_) => StepResult::Other(data),
+            };
+            return Ok(WebhookEvent::StepCompleted(StepCompleted {
+                context,
+                stage,
+                primitive,
+                audit_id,
+                result,
+            }));
+        }
+        let status = SessionStatus::parse(&take_str(&mut data, "status", &event)?);
+        let reason = take_opt_str(&mut data, "reason", &event)?;
+        let ended = SessionEnded { context, status, reason };
+        Ok(match event.as_str() {
+            SESSION_COMPLETED => WebhookEvent::SessionCompleted(ended),
+            SESSION_STOPPED => WebhookEvent::SessionStopped(ended),
+            SESSION_FAILED => WebhookEvent::SessionFailed(ended),
+            _ => WebhookEvent::SessionExpired(ended),
+        })
+    }
+}
+
+fn take_str(data: &mut Map<String, Value>, key: &str, event: &str) -> Result<String, String> {
+    match data.remove(key) {
+        Some(Value::String(s)) => Ok(s),
+        _ => Err(format!("{event}: missing string field `{key}`")),
+    }
+}
+
+fn take_opt_str(data: &mut Map<String, Value>, key: &str, event: &str) -> Result<Option<String>, String> {
+    match data.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("{event}: `{key}` must be a string")),
+    }
+}
+
+impl Serialize for WebhookEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for WebhookEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        WebhookEvent::from_value(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,443 @@
+//! Wire types only the sandbox has: its control API (`/_sandbox`) and the hosted page's transport
+//! (`/s/{id}/…`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ids::{ApiKey, BindingToken, SessionId, WebhookSecret};
+use crate::primitive::{Block, Primitive, WalletId};
+use crate::status::SessionStatus;
+use crate::time::{self, Timestamp};
+
+/// Which issuers a business trusts: `demo` accepts simulator issuers, `production` does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// Simulator credentials verify.
+    #[default]
+    Demo,
+    /// Only trusted issuers verify.
+    Production,
+}
+
+impl Trust {
+    /// The wire form.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Trust::Demo => "demo",
+            Trust::Production => "production",
+        }
+    }
+}
+
+impl std::str::FromStr for Trust {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "demo" => Ok(Trust::Demo),
+            "production" => Ok(Trust::Production),
+            other => Err(format!("trust must be `demo` or `production`, not `{other}`")),
+        }
+    }
+}
+
+/// `POST /_sandbox/businesses` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewBusiness {
+    /// Where webhooks go; none means creates answer 422.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// Starting balance (default 100000 cents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_cents: Option<u64>,
+    /// Issuer trust (default demo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Trust>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `POST /_sandbox/businesses` answer: the new business's credentials.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusinessCredentials {
+    /// Business id.
+    pub business_id: String,
+    /// Its API key.
+    pub api_key: ApiKey,
+    /// Its webhook secret.
+    pub webhook_secret: WebhookSecret,
+    /// Its webhook URL.
+    pub webhook_url: Option<String>,
+    /// Its balance.
+    pub balance_cents: u64,
+    /// Its trust.
+    pub trust: Trust,
+}
+
+/// `GET`/`PATCH /_sandbox/business` answer (the API key is never echoed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusinessView {
+    /// Business id.
+    pub business_id: String,
+    /// Display name.
+    pub name: String,
+    /// Webhook URL (`null` when none).
+    pub webhook_url: Option<String>,
+    /// Current webhook secret.
+    pub webhook_secret: WebhookSecret,
+    /// Balance in cents.
+    pub balance_cents: u64,
+    /// Issuer trust.
+    pub trust: Trust,
+}
+
+/// `PATCH /_sandbox/business` body. `webhook_url: null` clears the URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessPatch {
+    /// `Some(None)` clears, `Some(Some(url))` sets.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<Option<String>>,
+    /// New balance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_cents: Option<u64>,
+    /// New trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Trust>,
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Rotate the webhook secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate_webhook_secret: Option<bool>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Option<String>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        Ok(Some(Option::<String>::deserialize(d)?))
+    }
+}
+
+/// `POST /_sandbox/clock/advance` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockNow {
+    /// The business's clock after advancing.
+    #[serde(with = "time::secs")]
+    pub now: Timestamp,
+}
+
+/// State of a webhook delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Not attempted yet.
+    Pending,
+    /// Attempted, failed, will retry.
+    Retrying,
+    /// A 2xx arrived.
+    Delivered,
+    /// Gave up after the retry horizon.
+    Failed,
+}
+
+/// One attempt in the delivery log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    /// When the attempt started (real time).
+    #[serde(with = "time::secs")]
+    pub at: Timestamp,
+    /// The receiver's status code, if it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    /// What went wrong, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// One entry of `GET /_sandbox/deliveries`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryLogEntry {
+    /// Stable delivery id.
+    pub delivery_id: String,
+    /// Event name.
+    pub event: String,
+    /// The session.
+    pub session_id: SessionId,
+    /// Current state.
+    pub status: DeliveryStatus,
+    /// Every attempt so far.
+    pub attempts: Vec<DeliveryAttempt>,
+    /// When the next attempt is due.
+    #[serde(default, with = "time::secs_opt", skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Timestamp>,
+    /// The exact body, as a string.
+    pub body: String,
+}
+
+/// `GET /_sandbox/deliveries` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryLog {
+    /// Oldest first.
+    pub deliveries: Vec<DeliveryLogEntry>,
+}
+
+/// A fault a redelivery injects to test a receiver's defences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryFault {
+    /// A normal redelivery.
+    #[default]
+    None,
+    /// Signed as of one hour ago.
+    StaleTimestamp,
+    /// Signed with a wrong secret.
+    BadSignature,
+    /// Sent twice back to back.
+    Duplicate,
+}
+
+/// `POST /_sandbox/deliveries/{id}/redeliver` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliverRequest {
+    /// The fault to inject.
+    #[serde(default)]
+    pub fault: DeliveryFault,
+}
+
+/// What the simulated user does with the wallet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WalletAction {
+    /// Share the credential.
+    #[default]
+    Share,
+    /// Decline in the wallet (not a failure: the step may be retried).
+    Decline,
+}
+
+/// `POST /_sandbox/sessions/{id}/simulate` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequest {
+    /// Persona id (default `jane-doe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona: Option<String>,
+    /// Wallet (default `apple-wallet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<WalletId>,
+    /// Share or decline (default share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<WalletAction>,
+    /// How many steps to answer (default: until the session pauses or ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u32>,
+}
+
+/// `POST /_sandbox/faults` body and answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultPlan {
+    /// How many business-API requests fail.
+    pub fail_next: u32,
+    /// `500`, `503`, `429`, `"reset"` or `"delay_ms:N"`.
+    #[serde(default)]
+    pub with: Value,
+}
+
+/// One entry of the built-in inbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxEntry {
+    /// The delivery id header.
+    pub delivery_id: String,
+    /// The event header.
+    pub event: String,
+    /// Whether the signature verified.
+    pub verified: bool,
+    /// Why it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When it arrived.
+    #[serde(with = "time::secs")]
+    pub received_at: Timestamp,
+    /// The body as received.
+    pub body: String,
+}
+
+/// `GET /_sandbox/inbox` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbox {
+    /// Oldest first.
+    pub received: Vec<InboxEntry>,
+}
+
+/// A built-in persona.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PersonaInfo {
+    /// Persona id.
+    pub id: String,
+    /// What it is for.
+    pub description: String,
+    /// Credential claims.
+    pub claims: BTreeMap<String, Value>,
+    /// Ed25519 device public key, base64url.
+    pub device_public_key: String,
+    /// Expected outcome.
+    pub outcome: String,
+}
+
+/// `GET /_sandbox/personas` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Personas {
+    /// Every built-in persona.
+    pub personas: Vec<PersonaInfo>,
+}
+
+/// `POST /s/{id}/open` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenResponse {
+    /// The binding token (also set as the `uip_bind` cookie).
+    pub binding: BindingToken,
+}
+
+/// `GET /s/{id}/state` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageState {
+    /// Session status.
+    pub status: SessionStatus,
+    /// Active step.
+    pub current_step: u32,
+    /// Number of steps.
+    pub step_count: u32,
+    /// Active step's primitive.
+    pub current_primitive: Primitive,
+    /// When the active step's window (or the session) ends; absent while paused or over.
+    #[serde(default, with = "time::secs_opt", skip_serializing_if = "Option::is_none")]
+    pub step_expires_at: Option<Timestamp>,
+    /// Where the "Return to" button points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// The business's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_name: Option<String>,
+}
+
+/// A document of a sign step, as the wallet request lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestDocument {
+    /// Index in the step's signing order.
+    pub index: u32,
+    /// Filename.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `sha256:<hex>`.
+    pub sha256: String,
+}
+
+/// `GET /s/{id}/request` answer: what the wallet is asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletRequest {
+    /// Active stage.
+    pub stage: u32,
+    /// Its primitive.
+    pub primitive: Primitive,
+    /// Fresh per-step nonce (base64url of 16 bytes).
+    pub nonce: String,
+    /// `scheme://host:port` of the public URL.
+    pub origin: String,
+    /// identify: requested blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Vec<Block>>,
+    /// age_verify: threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_age: Option<u8>,
+    /// light_sign: title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// light_sign: terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
+    /// sign: documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<Vec<RequestDocument>>,
+    /// sign / light_sign: the hash the device signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_hash: Option<String>,
+    /// End of the step window (or session expiry, if earlier).
+    #[serde(with = "time::secs")]
+    pub expires_at: Timestamp,
+}
+
+/// A custom credential sent instead of a persona.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomCredential {
+    /// Claims keyed by block name.
+    pub claims: BTreeMap<String, Value>,
+    /// Last valid day, `YYYY-MM-DD`.
+    pub valid_until: String,
+    /// Whether the issuer is on the trust list.
+    pub issuer_trusted: bool,
+    /// Whether a disclosed value was altered.
+    pub tampered: bool,
+    /// 64 hex chars: the Ed25519 seed of the device key.
+    pub device_seed: String,
+}
+
+/// `POST /s/{id}/response` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletResponse {
+    /// The active step's nonce.
+    pub nonce: String,
+    /// The wallet used.
+    pub wallet: WalletId,
+    /// Share or decline.
+    pub action: WalletAction,
+    /// Built-in persona id (default jane-doe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona: Option<String>,
+    /// A custom credential instead of a persona.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CustomCredential>,
+}
+
+/// How a wallet response was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseOutcome {
+    /// The step verified.
+    Verified,
+    /// The user declined; the step stays active.
+    Declined,
+    /// Verification failed; the session failed.
+    Failed,
+}
+
+/// `POST /s/{id}/response` answer: the page state plus the outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseResult {
+    /// The page state after the response.
+    #[serde(flatten)]
+    pub state: PageState,
+    /// What happened.
+    pub outcome: ResponseOutcome,
+    /// The failure code, when failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
