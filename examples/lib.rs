@@ -1,0 +1,1 @@
+//! Runnable examples of the UIP integrator kit: see the `[[example]]` targets of this package.
