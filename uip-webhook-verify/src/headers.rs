@@ -1,0 +1,131 @@
+//! Where header values come from: [`HeaderSource`] and its implementations.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+
+/// Something header values can be read from, by name.
+///
+/// The verifier only needs to look up four headers, so any header container can be used:
+/// `http::HeaderMap` and `http::Request` (http 1.x, behind the default `http` feature), slices,
+/// arrays and `Vec`s of `(name, value)` pairs, and `HashMap`/`BTreeMap`s of names to values,
+/// where names are anything `AsRef<str>` and values anything `AsRef<[u8]>` (`&str`, `String`,
+/// `Vec<u8>`...). For another framework (or another `http` version), implement this trait in
+/// a few lines.
+///
+/// Lookups are ASCII case-insensitive; when a name appears more than once, the first value wins.
+///
+/// ```
+/// use uip_webhook_verify::HeaderSource;
+///
+/// let pairs = [("x-uip-event", "step.completed")];
+/// assert_eq!(pairs.header("X-UIP-Event"), Some(&b"step.completed"[..]));
+/// assert_eq!(pairs.header("X-UIP-Timestamp"), None);
+///
+/// // Your own container:
+/// struct OneHeader(&'static str, &'static str);
+/// impl HeaderSource for OneHeader {
+///     fn header(&self, name: &str) -> Option<&[u8]> {
+///         self.0.eq_ignore_ascii_case(name).then_some(self.1.as_bytes())
+///     }
+/// }
+/// assert!(OneHeader("X-UIP-Event", "session.failed").header("x-uip-event").is_some());
+/// ```
+pub trait HeaderSource {
+    /// The raw value of the header `name` (matched ASCII case-insensitively), if present.
+    ///
+    /// ```
+    /// use uip_webhook_verify::HeaderSource;
+    /// let headers = vec![("X-UIP-Timestamp".to_string(), "1780000000".to_string())];
+    /// assert_eq!(headers.header("x-uip-timestamp"), Some(&b"1780000000"[..]));
+    /// ```
+    fn header(&self, name: &str) -> Option<&[u8]>;
+}
+
+impl<T: HeaderSource + ?Sized> HeaderSource for &T {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        (**self).header(name)
+    }
+}
+
+fn find<'a, K, V, I>(pairs: I, name: &str) -> Option<&'a [u8]>
+where
+    K: AsRef<str> + 'a,
+    V: AsRef<[u8]> + 'a,
+    I: IntoIterator<Item = (&'a K, &'a V)>,
+{
+    pairs.into_iter().find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>> HeaderSource for [(K, V)] {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        find(self.iter().map(|(k, v)| (k, v)), name)
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>, const N: usize> HeaderSource for [(K, V); N] {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.as_slice().header(name)
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>> HeaderSource for Vec<(K, V)> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.as_slice().header(name)
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>, S: BuildHasher> HeaderSource for HashMap<K, V, S> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        find(self.iter(), name)
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>> HeaderSource for BTreeMap<K, V> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        find(self.iter(), name)
+    }
+}
+
+#[cfg(feature = "http")]
+impl HeaderSource for http::HeaderMap {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).map(http::HeaderValue::as_bytes)
+    }
+}
+
+#[cfg(feature = "http")]
+impl<B> HeaderSource for http::Request<B> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers().header(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_maps_and_refs_are_case_insensitive() {
+        let pairs = [("X-Uip-Event", "a"), ("x-uip-event", "b")];
+        assert_eq!(pairs.header("X-UIP-EVENT"), Some(&b"a"[..]), "first value wins");
+        let mut map = HashMap::new();
+        map.insert("x-uip-signature".to_string(), b"ff".to_vec());
+        assert_eq!(map.header("X-UIP-Signature"), Some(&b"ff"[..]));
+        assert_eq!((&map).header("X-UIP-Timestamp"), None);
+        let tree: BTreeMap<&str, &str> = [("X-UIP-TIMESTAMP", "1")].into();
+        assert_eq!(tree.header("x-uip-timestamp"), Some(&b"1"[..]));
+        let v: Vec<(String, String)> = Vec::new();
+        assert_eq!(v.header("x"), None);
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn header_map_and_request() {
+        let mut map = http::HeaderMap::new();
+        map.insert("x-uip-event", http::HeaderValue::from_static("session.completed"));
+        assert_eq!(map.header("X-UIP-Event"), Some(&b"session.completed"[..]));
+        let req = http::Request::builder().header("X-UIP-Delivery-Id", "d").body(()).unwrap();
+        assert_eq!(req.header("x-uip-delivery-id"), Some(&b"d"[..]));
+        assert_eq!(req.header("x-uip-event"), None);
+    }
+}
