@@ -200,6 +200,11 @@ impl Deduper {
 
 impl Default for Deduper {
     /// [`Deduper::DEFAULT_CAPACITY`] ids for [`Deduper::DEFAULT_MAX_AGE`].
+    ///
+    /// ```
+    /// use uip_webhook_verify::Deduper;
+    /// assert_eq!(Deduper::default().capacity(), Deduper::DEFAULT_CAPACITY);
+    /// ```
     fn default() -> Self {
         Deduper::new(Self::DEFAULT_CAPACITY, Self::DEFAULT_MAX_AGE)
     }

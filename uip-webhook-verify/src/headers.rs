@@ -111,7 +111,8 @@ mod tests {
         let mut map = HashMap::new();
         map.insert("x-uip-signature".to_string(), b"ff".to_vec());
         assert_eq!(map.header("X-UIP-Signature"), Some(&b"ff"[..]));
-        assert_eq!((&map).header("X-UIP-Timestamp"), None);
+        let by_ref: &dyn HeaderSource = &&map;
+        assert_eq!(by_ref.header("X-UIP-Timestamp"), None);
         let tree: BTreeMap<&str, &str> = [("X-UIP-TIMESTAMP", "1")].into();
         assert_eq!(tree.header("x-uip-timestamp"), Some(&b"1"[..]));
         let v: Vec<(String, String)> = Vec::new();

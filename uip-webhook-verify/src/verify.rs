@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::Mac;
-use uip_types::{WebhookEvent, WebhookSecret, HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use uip_types::{
+    WebhookEvent, WebhookSecret, HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+};
 
 use crate::error::{shown, VerifyError};
 use crate::headers::HeaderSource;
@@ -294,7 +296,12 @@ impl Verifier {
     /// assert_eq!(verifier.verify_parts("+1780000000", &signature, b"{}").unwrap_err().kind(), "malformed_timestamp");
     /// # Ok::<(), uip_webhook_verify::VerifyError>(())
     /// ```
-    pub fn verify_parts(&self, timestamp: &str, signature: &str, body: impl AsRef<[u8]>) -> Result<u64, VerifyError> {
+    pub fn verify_parts(
+        &self,
+        timestamp: &str,
+        signature: &str,
+        body: impl AsRef<[u8]>,
+    ) -> Result<u64, VerifyError> {
         self.check(timestamp.as_bytes(), signature.as_bytes(), body.as_ref())
     }
 
@@ -316,7 +323,10 @@ impl Verifier {
     /// # Ok::<(), uip_webhook_verify::VerifyError>(())
     /// ```
     #[cfg(feature = "http")]
-    pub fn verify_request<B: AsRef<[u8]>>(&self, request: &http::Request<B>) -> Result<VerifiedDelivery, VerifyError> {
+    pub fn verify_request<B: AsRef<[u8]>>(
+        &self,
+        request: &http::Request<B>,
+    ) -> Result<VerifiedDelivery, VerifyError> {
         self.verify(request.headers(), request.body().as_ref())
     }
 
@@ -337,7 +347,10 @@ impl Verifier {
     /// # Ok::<(), uip_webhook_verify::VerifyError>(())
     /// ```
     #[cfg(feature = "http")]
-    pub fn verify_request_signature<B: AsRef<[u8]>>(&self, request: &http::Request<B>) -> Result<u64, VerifyError> {
+    pub fn verify_request_signature<B: AsRef<[u8]>>(
+        &self,
+        request: &http::Request<B>,
+    ) -> Result<u64, VerifyError> {
         self.verify_signature(request.headers(), request.body().as_ref())
     }
 
@@ -410,7 +423,10 @@ impl<H: HeaderSource + ?Sized> HeaderSource for HeaderRef<'_, H> {
     }
 }
 
-fn required<'h, H: HeaderSource + ?Sized>(headers: &'h H, name: &'static str) -> Result<&'h [u8], VerifyError> {
+fn required<'h, H: HeaderSource + ?Sized>(
+    headers: &'h H,
+    name: &'static str,
+) -> Result<&'h [u8], VerifyError> {
     headers.header(name).ok_or(VerifyError::MissingHeader { header: name })
 }
 
@@ -419,7 +435,8 @@ fn text_header<'h>(headers: &'h dyn HeaderSource, name: &'static str) -> Result<
     if raw.is_empty() {
         return Err(VerifyError::MalformedHeader { header: name, reason: "the value is empty" });
     }
-    std::str::from_utf8(raw).map_err(|_| VerifyError::MalformedHeader { header: name, reason: "the value is not UTF-8" })
+    std::str::from_utf8(raw)
+        .map_err(|_| VerifyError::MalformedHeader { header: name, reason: "the value is not UTF-8" })
 }
 
 /// Unix seconds as plain ASCII digits: no sign, no spaces, no fraction, at most `u64::MAX`.
@@ -466,7 +483,8 @@ mod tests {
 
     const SECRET: &str = "uip_whsec_4f1b2c3d4e5f60718293a4b5c6d7e8f9";
     const NOW: u64 = 1_780_000_000;
-    const BODY: &[u8] = br#"{"event":"session.completed","data":{"session_id":"sess_a","status":"completed"}}"#;
+    const BODY: &[u8] =
+        br#"{"event":"session.completed","data":{"session_id":"sess_a","status":"completed"}}"#;
 
     fn verifier() -> Verifier {
         Verifier::new(SECRET).unwrap().with_now(NOW)
@@ -481,8 +499,17 @@ mod tests {
         assert_eq!(parse_timestamp(b"0").unwrap(), 0);
         assert_eq!(parse_timestamp(b"0001780000000").unwrap(), NOW, "leading zeros are digits");
         assert_eq!(parse_timestamp(b"18446744073709551615").unwrap(), u64::MAX);
-        for bad in [&b""[..], b"18446744073709551616", b"123456789012345678901", b"-1", b"+1", b" 1", b"1 ", b"1.5", b"1e9"]
-        {
+        for bad in [
+            &b""[..],
+            b"18446744073709551616",
+            b"123456789012345678901",
+            b"-1",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1.5",
+            b"1e9",
+        ] {
             assert_eq!(parse_timestamp(bad).unwrap_err().kind(), "malformed_timestamp", "{bad:?}");
         }
     }
@@ -494,7 +521,9 @@ mod tests {
         assert_eq!(parse_signature(lower.to_uppercase().as_bytes()).unwrap(), [0xab; 32]);
         let mixed = "aB".repeat(32);
         assert_eq!(parse_signature(mixed.as_bytes()).unwrap(), [0xab; 32]);
-        for bad in ["ab".repeat(31), "ab".repeat(33), format!("{}g", "a".repeat(63)), format!("{}é", "a".repeat(62))] {
+        for bad in
+            ["ab".repeat(31), "ab".repeat(33), format!("{}g", "a".repeat(63)), format!("{}é", "a".repeat(62))]
+        {
             assert_eq!(parse_signature(bad.as_bytes()).unwrap_err().kind(), "malformed_signature", "{bad}");
         }
     }
@@ -567,7 +596,10 @@ mod tests {
             h.pairs().into_iter().filter(|(n, _)| *n != skip).map(|(n, v)| (n, v.to_owned())).collect()
         };
         for name in [HEADER_EVENT, HEADER_DELIVERY_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE] {
-            assert_eq!(verifier().verify(&pairs(name), BODY).unwrap_err(), VerifyError::MissingHeader { header: name });
+            assert_eq!(
+                verifier().verify(&pairs(name), BODY).unwrap_err(),
+                VerifyError::MissingHeader { header: name }
+            );
         }
         assert!(verifier().verify_signature(&pairs(HEADER_EVENT), BODY).is_ok());
         assert!(verifier().verify_signature(&pairs(HEADER_DELIVERY_ID), BODY).is_ok());
@@ -585,7 +617,8 @@ mod tests {
     #[test]
     fn empty_or_non_utf8_text_headers_are_malformed_headers() {
         let h = headers();
-        let mut pairs: Vec<(&str, Vec<u8>)> = h.pairs().iter().map(|(n, v)| (*n, v.as_bytes().to_vec())).collect();
+        let mut pairs: Vec<(&str, Vec<u8>)> =
+            h.pairs().iter().map(|(n, v)| (*n, v.as_bytes().to_vec())).collect();
         pairs[3].1 = Vec::new();
         assert_eq!(
             verifier().verify(&pairs, BODY).unwrap_err(),
@@ -658,7 +691,10 @@ mod tests {
         bad.remove("x-uip-timestamp");
         let req = http::Request::post("/").body(Vec::new()).unwrap();
         assert_eq!(verifier().verify_request(&req).unwrap_err().kind(), "missing_header");
-        assert_eq!(verifier().verify(&bad, BODY).unwrap_err(), VerifyError::MissingHeader { header: HEADER_TIMESTAMP });
+        assert_eq!(
+            verifier().verify(&bad, BODY).unwrap_err(),
+            VerifyError::MissingHeader { header: HEADER_TIMESTAMP }
+        );
     }
 
     #[cfg(feature = "http")]
