@@ -150,14 +150,12 @@ pub(crate) struct Outcome<T> {
 
 impl Client {
     /// Sends a call, retrying per the policy, and decodes a 2xx answer as `T`.
+    ///
+    /// Logs one `uip.request` span per call (method, route template) and, inside it, one
+    /// `uip.attempt` span per attempt (attempt number, status). Never the URL: ids are
+    /// capabilities.
     pub(crate) async fn execute<T: DeserializeOwned>(&self, call: &Call<'_>) -> Outcome<T> {
-        let span = tracing::debug_span!(
-            "uip.request",
-            method = %call.method,
-            route = call.route,
-            attempt = field::Empty,
-            status = field::Empty,
-        );
+        let span = tracing::debug_span!("uip.request", method = %call.method, route = call.route);
         self.execute_inner(call).instrument(span).await
     }
 
@@ -167,13 +165,14 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let span = tracing::Span::current();
-            span.record("attempt", attempt);
+            let span = tracing::debug_span!("uip.attempt", attempt, status = field::Empty);
             let started = Instant::now();
-            let err = match self.attempt_once(call, &url).await {
+            let answer = self.attempt_once(call, &url).instrument(span.clone()).await;
+            let entered = span.enter();
+            let err = match answer {
                 Ok((status, headers, body)) => {
                     span.record("status", status);
-                    debug!(attempt, status, elapsed_ms = started.elapsed().as_millis() as u64, "answer");
+                    debug!(elapsed_ms = started.elapsed().as_millis() as u64, "answer");
                     if (200..300).contains(&status) {
                         if headers.get(IDEMPOTENT_REPLAYED_HEADER).is_some_and(|v| v == "true") {
                             debug!("the service replayed an earlier create for this Idempotency-Key");
@@ -189,11 +188,12 @@ impl Client {
                 }
                 Err(e) => {
                     if let Error::Transport { kind, .. } = &e {
-                        debug!(attempt, %kind, elapsed_ms = started.elapsed().as_millis() as u64, "no answer");
+                        debug!(%kind, elapsed_ms = started.elapsed().as_millis() as u64, "no answer");
                     }
                     e
                 }
             };
+            drop(entered);
             if attempt >= policy.attempts() || !call.retry.allows(&err) {
                 return Outcome { result: Err(err), attempts: attempt };
             }
@@ -208,13 +208,10 @@ impl Client {
                 }
                 delay = delay.max(after);
             }
-            warn!(
-                attempt,
-                status = err.status(),
-                code = err.code().map(|c| c.as_str()),
-                delay_ms = delay.as_millis() as u64,
-                "retrying UIP request"
-            );
+            span.in_scope(|| {
+                let code = err.code().map(|c| c.as_str());
+                warn!(code, delay_ms = delay.as_millis() as u64, "retrying UIP request");
+            });
             tokio::time::sleep(delay).await;
         }
     }

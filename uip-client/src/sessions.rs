@@ -167,7 +167,8 @@ impl Client {
             None => new_idempotency_key(),
         };
         let body = Bytes::from(serde_json::to_vec(request).expect("a JSON value always serializes"));
-        let payload = if documents.is_empty() && !request.has_sign_step() {
+        let payload = if documents.is_empty() {
+            // Refuses a sign step: it needs documents, hence multipart.
             bind_documents(request, None)?;
             Payload::Json(body)
         } else {
@@ -510,7 +511,7 @@ impl<'a> SessionBuilder<'a> {
         if let Some(key) = &self.options.idempotency_key {
             check_idempotency_key(key)?;
         }
-        if self.documents.is_empty() && !self.request.has_sign_step() {
+        if self.documents.is_empty() {
             bind_documents(&self.request, None)?;
         } else {
             documents::check(&self.request, &self.documents)?;

@@ -4,12 +4,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hashing::{self, GENESIS_HASH};
-use crate::ids::SessionId;
+use crate::ids::{RedactedId, SessionId};
 use crate::primitive::{Block, Primitive, WalletId};
 use crate::time::{self, Timestamp};
 
 /// One immutable, hash-chained record per verified step.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` redacts `id` like [`SessionId`]'s `Debug` does, since it embeds the session id.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// `{session_id}_{stage}`.
     pub id: String,
@@ -40,9 +42,31 @@ pub struct AuditRecord {
     pub business_redacted: bool,
 }
 
+impl std::fmt::Debug for AuditRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditRecord")
+            .field("id", &RedactedId(&self.id))
+            .field("session_id", &self.session_id)
+            .field("stage", &self.stage)
+            .field("primitive", &self.primitive)
+            .field("wallet", &self.wallet)
+            .field("proof", &self.proof)
+            .field("occurred_at", &self.occurred_at)
+            .field("client_reference_id", &self.client_reference_id)
+            .field("prev_hash", &self.prev_hash)
+            .field("record_hash", &self.record_hash)
+            .field("ts_token", &self.ts_token)
+            .field("business_redacted", &self.business_redacted)
+            .finish()
+    }
+}
+
 /// The `proof` of an audit record.
+///
+/// A proof with fields beyond a known shape parses as [`Proof::Other`], kept whole, so that the
+/// record re-serializes to the same content and its `record_hash` still verifies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Proof {
     /// sign: `{document_hash, signature, documents}`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::ids::SessionId;
+use crate::ids::{RedactedId, SessionId};
 use crate::primitive::Primitive;
 use crate::status::SessionStatus;
 
@@ -80,7 +80,9 @@ impl Default for SessionId {
 }
 
 /// `step.completed` data.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Debug` redacts `audit_id` like [`SessionId`]'s `Debug` does, since it embeds the session id.
+#[derive(Clone, PartialEq)]
 pub struct StepCompleted {
     /// Session id and echoes.
     pub context: EventContext,
@@ -92,6 +94,18 @@ pub struct StepCompleted {
     pub audit_id: String,
     /// The verified result.
     pub result: StepResult,
+}
+
+impl std::fmt::Debug for StepCompleted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepCompleted")
+            .field("context", &self.context)
+            .field("stage", &self.stage)
+            .field("primitive", &self.primitive)
+            .field("audit_id", &RedactedId(&self.audit_id))
+            .field("result", &self.result)
+            .finish()
+    }
 }
 
 /// The result carried by `step.completed`, per primitive.
@@ -297,7 +311,17 @@ impl WebhookEvent {
                 result,
             }));
         }
-        let status = SessionStatus::parse(&take_str(&mut data, "status", &event)?);
+        // UIP-API.md §6.6 shows `session.failed` (and one page `session.stopped`) without
+        // `status`: the event name implies it.
+        let status = match take_opt_str(&mut data, "status", &event)? {
+            Some(s) => SessionStatus::parse(&s),
+            None => match event.as_str() {
+                SESSION_COMPLETED => SessionStatus::Completed,
+                SESSION_STOPPED => SessionStatus::Stopped,
+                SESSION_FAILED => SessionStatus::Failed,
+                _ => SessionStatus::Expired,
+            },
+        };
         let reason = take_opt_str(&mut data, "reason", &event)?;
         let ended = SessionEnded { context, status, reason };
         Ok(match event.as_str() {

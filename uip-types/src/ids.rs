@@ -82,8 +82,18 @@ impl fmt::Display for SessionId {
 
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: String = self.0.chars().take(Self::PREFIX.len() + 4).collect();
-        write!(f, "SessionId({shown}…[redacted])")
+        write!(f, "SessionId({:?})", RedactedId(&self.0))
+    }
+}
+
+/// `Debug` for text that embeds a session id (audit ids, delivery ids): the same short prefix
+/// [`SessionId`]'s `Debug` shows, then `…[redacted]`.
+pub(crate) struct RedactedId<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for RedactedId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown: String = self.0.chars().take(SessionId::PREFIX.len() + 4).collect();
+        write!(f, "{shown}…[redacted]")
     }
 }
 
