@@ -1,2 +1,82 @@
-//! The UIP sandbox (filled in by its issue).
+//! A faithful, stateful UIP sandbox — the full session lifecycle (gates, expiry, first-open
+//! device binding, a simulated wallet, audits, signed webhook delivery with retries) — as a
+//! binary (`cargo run -p uip-sandbox`) or inside a Rust test.
+//!
+//! ```
+//! # tokio_test_block_on(async {
+//! use uip_sandbox::Sandbox;
+//!
+//! // Starts on a random loopback port; dropped = shut down.
+//! let sandbox = Sandbox::start().await;
+//! let http = reqwest::Client::new();
+//! let created: serde_json::Value = http
+//!     .post(format!("{}/sessions", sandbox.api_url()))
+//!     .bearer_auth(sandbox.api_key().expose())
+//!     .json(&serde_json::json!({"steps": [{"primitive": "age_verify", "params": {"min_age": 21}}]}))
+//!     .send().await.unwrap().json().await.unwrap();
+//! let id = created["id"].as_str().unwrap();
+//!
+//! // Act as the user: open the hosted page and share the default persona's credential.
+//! let user = sandbox.user(id);
+//! user.open().await.unwrap();
+//! user.share().await.unwrap();
+//!
+//! // Webhooks go to the built-in inbox; await them in order, typed.
+//! let event = sandbox.next_event(id, std::time::Duration::from_secs(5)).await.unwrap();
+//! assert_eq!(event.name(), "step.completed");
+//! let event = sandbox.next_event(id, std::time::Duration::from_secs(5)).await.unwrap();
+//! assert_eq!(event.name(), "session.completed");
+//! # });
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Runtime::new().unwrap().block_on(f)
+//! # }
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod clock;
+mod config;
+mod delivery;
+mod engine;
+mod error;
+mod handle;
+mod http;
+mod server;
+mod service;
+mod store;
+
+use std::sync::Arc;
+
+use tokio::sync::{watch, Notify};
+
+pub use config::{DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET};
+pub use handle::{Sandbox, SandboxBuilder, SandboxError, SimulatedUser};
+pub use uip_types::sandbox::{
+    BusinessCredentials, DeliveryFault, DeliveryLogEntry, DeliveryStatus, NewBusiness, Trust, WalletAction,
+};
+
+/// What every part of a running sandbox shares.
+pub(crate) struct Shared {
+    store: store::Store,
+    settings: config::Settings,
+    /// `scheme://host:port[/path]` without a trailing slash: session URLs are `{public_url}/s/{id}`.
+    public_url: String,
+    /// `scheme://host:port` of the public URL (the wallet request's `origin`).
+    origin: String,
+    delivery_wake: Notify,
+    /// Bumped after every successful delivery.
+    delivered: watch::Sender<u64>,
+    delivery_http: reqwest::Client,
+}
+
+impl Shared {
+    fn wake_delivery(&self) {
+        self.delivery_wake.notify_one();
+    }
+}
+
+/// Keeps the type checker honest about `Shared` being shareable across tasks.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Arc<Shared>>();
+};

@@ -1,3 +1,144 @@
-fn main() {
-    println!("uip-sandbox: not yet");
+//! `uip-sandbox`: runs the sandbox server (the default command, `serve`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use uip_sandbox::{Sandbox, Trust};
+
+/// A faithful, stateful UIP sandbox for integration tests and CI.
+#[derive(Parser, Debug)]
+#[command(name = "uip-sandbox", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the sandbox server (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "UIP_SANDBOX_LISTEN", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Public base URL for session URLs (default: http:// + the bound address).
+    #[arg(long, env = "UIP_SANDBOX_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// SQLite database file (default: in memory).
+    #[arg(long, env = "UIP_SANDBOX_DB")]
+    db: Option<PathBuf>,
+    /// API key of the default business.
+    #[arg(long, env = "UIP_SANDBOX_API_KEY", default_value = uip_sandbox::DEFAULT_API_KEY, hide_default_value = false)]
+    api_key: String,
+    /// Webhook secret of the default business.
+    #[arg(long, env = "UIP_SANDBOX_WEBHOOK_SECRET", default_value = uip_sandbox::DEFAULT_WEBHOOK_SECRET)]
+    webhook_secret: String,
+    /// Webhook URL of the default business (default: the built-in inbox).
+    #[arg(long, env = "UIP_SANDBOX_WEBHOOK_URL")]
+    webhook_url: Option<String>,
+    /// Issuer trust of the default business: demo or production.
+    #[arg(long, env = "UIP_SANDBOX_TRUST", default_value = "demo")]
+    trust: Trust,
+    /// Step window, seconds.
+    #[arg(long, env = "UIP_SANDBOX_STEP_WINDOW_S", default_value_t = 600)]
+    step_window_s: u64,
+    /// Expiry sweep period, milliseconds (0 disables).
+    #[arg(long, env = "UIP_SANDBOX_EXPIRY_SWEEP_MS", default_value_t = 1000)]
+    expiry_sweep_ms: u64,
+    /// Webhook attempt timeout, milliseconds.
+    #[arg(long, env = "UIP_SANDBOX_DELIVERY_TIMEOUT_MS", default_value_t = 10_000)]
+    delivery_timeout_ms: u64,
+    /// First retry delay, milliseconds.
+    #[arg(long, env = "UIP_SANDBOX_RETRY_BASE_MS", default_value_t = 1000)]
+    retry_base_ms: u64,
+    /// Longest retry delay, milliseconds.
+    #[arg(long, env = "UIP_SANDBOX_RETRY_MAX_MS", default_value_t = 3_600_000)]
+    retry_max_ms: u64,
+    /// How long a delivery is retried, seconds.
+    #[arg(long, env = "UIP_SANDBOX_RETRY_HORIZON_S", default_value_t = 259_200)]
+    retry_horizon_s: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(a)) => a,
+        None => cli.serve,
+    };
+    let mut builder = Sandbox::builder()
+        .listen(args.listen)
+        .api_key(args.api_key)
+        .webhook_secret(args.webhook_secret)
+        .trust(args.trust)
+        .step_window(Duration::from_secs(args.step_window_s))
+        .expiry_sweep(Duration::from_millis(args.expiry_sweep_ms))
+        .delivery_timeout(Duration::from_millis(args.delivery_timeout_ms))
+        .retry_base(Duration::from_millis(args.retry_base_ms))
+        .retry_max(Duration::from_millis(args.retry_max_ms))
+        .retry_horizon(Duration::from_secs(args.retry_horizon_s));
+    if let Some(u) = args.public_url {
+        builder = builder.public_url(u);
+    }
+    if let Some(db) = args.db {
+        builder = builder.database(db);
+    }
+    if let Some(u) = args.webhook_url {
+        builder = builder.webhook_url(u);
+    }
+    let sandbox = match builder.start().await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("uip-sandbox: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let creds = sandbox.credentials();
+    println!("UIP sandbox listening on {}", sandbox.base_url());
+    println!("  business API    {}", sandbox.api_url());
+    println!("  API key         {}", creds.api_key.expose());
+    println!("  webhook secret  {}", creds.webhook_secret.expose());
+    println!("  webhook URL     {}", creds.webhook_url.as_deref().unwrap_or("(none)"));
+    println!("  inbox           {}/_sandbox/inbox", sandbox.base_url());
+    println!("UIP_SANDBOX_URL={}", sandbox.base_url());
+    wait_for_signal().await;
+    eprintln!("uip-sandbox: shutting down");
+    sandbox.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

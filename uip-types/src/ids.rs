@@ -56,6 +56,12 @@ impl From<&str> for SessionId {
     }
 }
 
+impl std::borrow::Borrow<str> for SessionId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for SessionId {
     fn as_ref(&self) -> &str {
         &self.0

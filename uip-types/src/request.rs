@@ -114,7 +114,6 @@ pub struct Step {
 
 /// A primitive together with its params.
 #[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
 pub enum StepParams {
     /// `identify`.
     Identify(IdentifyParams),

@@ -1,0 +1,75 @@
+//! Every setting of the sandbox, with the defaults of DECISIONS §8.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use uip_types::sandbox::Trust;
+
+/// The default API key of the seeded business.
+pub const DEFAULT_API_KEY: &str = "uip_test_sandbox";
+/// The default webhook secret of the seeded business.
+pub const DEFAULT_WEBHOOK_SECRET: &str = "uip_whsec_sandbox";
+
+/// Settings of one sandbox (CLI flags and builder methods map onto these fields).
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub db: Option<PathBuf>,
+    pub api_key: String,
+    pub webhook_secret: String,
+    /// `None`: the built-in inbox.
+    pub webhook_url: Option<String>,
+    pub trust: Trust,
+    pub step_window: Duration,
+    /// Zero disables the sweep.
+    pub expiry_sweep: Duration,
+    pub delivery_timeout: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub retry_horizon: Duration,
+    /// Most deliveries attempted at once.
+    pub delivery_concurrency: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            public_url: None,
+            db: None,
+            api_key: DEFAULT_API_KEY.to_owned(),
+            webhook_secret: DEFAULT_WEBHOOK_SECRET.to_owned(),
+            webhook_url: None,
+            trust: Trust::Demo,
+            step_window: Duration::from_secs(600),
+            expiry_sweep: Duration::from_millis(1000),
+            delivery_timeout: Duration::from_millis(10_000),
+            retry_base: Duration::from_millis(1000),
+            retry_max: Duration::from_millis(3_600_000),
+            retry_horizon: Duration::from_secs(259_200),
+            delivery_concurrency: 64,
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("db", &self.db)
+            .field("api_key", &"[redacted]")
+            .field("webhook_secret", &"[redacted]")
+            .field("webhook_url", &self.webhook_url)
+            .field("trust", &self.trust)
+            .field("step_window", &self.step_window)
+            .field("expiry_sweep", &self.expiry_sweep)
+            .field("delivery_timeout", &self.delivery_timeout)
+            .field("retry_base", &self.retry_base)
+            .field("retry_max", &self.retry_max)
+            .field("retry_horizon", &self.retry_horizon)
+            .finish()
+    }
+}

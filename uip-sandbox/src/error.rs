@@ -1,0 +1,55 @@
+//! The one error type of the sandbox's HTTP surface: an error code, a message, and the field at fault.
+
+use uip_types::{ApiErrorBody, ErrorCode, ValidationError};
+
+/// An error answered as `{"error", "code", "param"?}` with the code's HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub param: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into(), param: None }
+    }
+
+    pub fn param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.http_status().unwrap_or(500)
+    }
+
+    pub fn body(&self) -> ApiErrorBody {
+        ApiErrorBody { error: self.message.clone(), code: self.code.clone(), param: self.param.clone() }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(ErrorCode::NotFound, format!("no such {what}"))
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::ServerError, message)
+    }
+
+    pub fn payload(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::InvalidPayload, message)
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError { code: e.code, message: e.message, param: e.param }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "store write failed");
+        ApiError::internal("the sandbox could not store the change")
+    }
+}

@@ -1,0 +1,582 @@
+//! The public face: [`Sandbox::builder`] → [`Sandbox`] (a running sandbox; dropped = shut
+//! down) and [`SimulatedUser`] (the hosted page's transport, driven from a test).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use uip_types::sandbox::{
+    BusinessCredentials, DeliveryLogEntry, DeliveryStatus, NewBusiness, PageState, ResponseResult, Trust,
+    WalletAction, WalletRequest, WalletResponse,
+};
+use uip_types::{ApiErrorBody, ApiKey, WalletId, WebhookEvent, WebhookSecret};
+
+use crate::config::Settings;
+use crate::store::{Business, Store};
+use crate::{delivery, http, server, service, Shared};
+
+/// Why a sandbox operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The sandbox could not start (address in use, database unreadable, …).
+    #[error("the sandbox could not start: {0}")]
+    Start(String),
+    /// The sandbox answered with an error body.
+    #[error("HTTP {status}: {} ({})", body.error, body.code)]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        body: ApiErrorBody,
+    },
+    /// The HTTP exchange with the sandbox failed.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// Nothing arrived in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// A delivered body did not verify or parse.
+    #[error("delivered event did not verify: {0}")]
+    Verify(String),
+}
+
+/// Configures and starts a [`Sandbox`].
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::time::Duration;
+/// let sandbox = uip_sandbox::Sandbox::builder()
+///     .step_window(Duration::from_secs(120))
+///     .retry_base(Duration::from_millis(50))
+///     .start()
+///     .await
+///     .unwrap();
+/// assert!(sandbox.base_url().starts_with("http://127.0.0.1:"));
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SandboxBuilder {
+    settings: Settings,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        let settings = Settings { listen: SocketAddr::from(([127, 0, 0, 1], 0)), ..Settings::default() };
+        SandboxBuilder { settings }
+    }
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty => $field:ident) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.settings.$field = value;
+            self
+        }
+    };
+}
+
+impl SandboxBuilder {
+    setter! {
+        /// The address to listen on (default `127.0.0.1:0`, a random port).
+        listen: SocketAddr => listen
+    }
+    setter! {
+        /// The trust of the default business (default demo).
+        trust: Trust => trust
+    }
+    setter! {
+        /// A step's window once it starts (default 600 s).
+        step_window: Duration => step_window
+    }
+    setter! {
+        /// How often expired sessions are swept (default 1 s; zero disables the sweep).
+        expiry_sweep: Duration => expiry_sweep
+    }
+    setter! {
+        /// One delivery attempt's timeout (default 10 s).
+        delivery_timeout: Duration => delivery_timeout
+    }
+    setter! {
+        /// The first retry delay (default 1 s; doubles each time).
+        retry_base: Duration => retry_base
+    }
+    setter! {
+        /// The longest retry delay (default 1 h).
+        retry_max: Duration => retry_max
+    }
+    setter! {
+        /// How long a delivery is retried before it is marked failed (default 72 h).
+        retry_horizon: Duration => retry_horizon
+    }
+    setter! {
+        /// Most delivery attempts in flight at once (default 64).
+        delivery_concurrency: usize => delivery_concurrency
+    }
+
+    /// The public URL session URLs are built on (default `http://` + the bound address).
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.public_url = Some(url.into());
+        self
+    }
+
+    /// Keep state in this SQLite file (default: in memory).
+    pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.db = Some(path.into());
+        self
+    }
+
+    /// The default business's API key (default `uip_test_sandbox`).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.settings.api_key = key.into();
+        self
+    }
+
+    /// The default business's webhook secret (default `uip_whsec_sandbox`).
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.settings.webhook_secret = secret.into();
+        self
+    }
+
+    /// The default business's webhook URL (default: the built-in inbox).
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.webhook_url = Some(url.into());
+        self
+    }
+
+    /// Binds, seeds the default business, and starts serving.
+    pub async fn start(self) -> Result<Sandbox, SandboxError> {
+        Sandbox::launch(self.settings).await
+    }
+}
+
+/// A running sandbox. Dropping it shuts it down.
+///
+/// Many sandboxes can run side by side in one process: each has its own port and state.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    base_url: String,
+    credentials: BusinessCredentials,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    cursors: Mutex<HashMap<String, usize>>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .field("settings", &self.shared.settings)
+            .finish()
+    }
+}
+
+impl Sandbox {
+    /// Starts a sandbox with every default on a random loopback port.
+    ///
+    /// # Panics
+    /// If it cannot bind a loopback port (use [`Sandbox::builder`] to handle the error).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let sandbox = uip_sandbox::Sandbox::start().await;
+    /// assert_eq!(sandbox.api_key().expose(), "uip_test_sandbox");
+    /// # });
+    /// ```
+    pub async fn start() -> Sandbox {
+        match Sandbox::builder().start().await {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A builder for every setting.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    pub(crate) async fn launch(settings: Settings) -> Result<Sandbox, SandboxError> {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| SandboxError::Start(format!("{}: {e}", settings.listen)))?;
+        let addr = listener.local_addr().map_err(|e| SandboxError::Start(e.to_string()))?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "LISTENING ON A NON-LOOPBACK ADDRESS: anyone who can reach it can use this sandbox");
+        }
+        let bound = format!("http://{addr}");
+        let public_url =
+            settings.public_url.clone().unwrap_or_else(|| bound.clone()).trim_end_matches('/').to_owned();
+        let origin = url::Url::parse(&public_url)
+            .map_err(|e| SandboxError::Start(format!("--public-url {public_url}: {e}")))?
+            .origin()
+            .ascii_serialization();
+        let store = match &settings.db {
+            Some(path) => {
+                Store::open(path).map_err(|e| SandboxError::Start(format!("{}: {e}", path.display())))?
+            }
+            None => Store::memory(),
+        };
+        let webhook_url = settings.webhook_url.clone().unwrap_or_else(|| format!("{bound}/_sandbox/inbox"));
+        let credentials = seed_default_business(&store, &settings, webhook_url)?;
+        let delivery_http = reqwest::Client::builder()
+            .timeout(settings.delivery_timeout)
+            .connect_timeout(settings.delivery_timeout.min(Duration::from_secs(5)))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("uip-sandbox/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SandboxError::Start(e.to_string()))?;
+        let shared = Arc::new(Shared {
+            store,
+            settings,
+            public_url: public_url.clone(),
+            origin,
+            delivery_wake: Notify::new(),
+            delivered: watch::channel(0).0,
+            delivery_http,
+        });
+        let (shutdown, rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(server::serve(listener, http::router(shared.clone()), rx.clone())));
+        tasks.push(tokio::spawn(delivery::run(shared.clone(), rx.clone())));
+        let sweep_every = shared.settings.expiry_sweep;
+        if !sweep_every.is_zero() {
+            let shared = shared.clone();
+            let mut rx = rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(sweep_every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => service::sweep(&shared),
+                        _ = rx.changed() => return,
+                    }
+                }
+            }));
+        }
+        shared.wake_delivery();
+        Ok(Sandbox {
+            shared,
+            addr,
+            base_url: public_url,
+            credentials,
+            shutdown,
+            tasks,
+            cursors: Mutex::new(HashMap::new()),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234` (the public URL when one was set).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The business API's base URL: `{base_url}/v1` — what `uip-client` takes.
+    pub fn api_url(&self) -> String {
+        format!("{}/v1", self.base_url)
+    }
+
+    /// The address the sandbox listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The default business's API key.
+    pub fn api_key(&self) -> &ApiKey {
+        &self.credentials.api_key
+    }
+
+    /// The default business's current webhook secret.
+    pub fn webhook_secret(&self) -> WebhookSecret {
+        let id = &self.credentials.business_id;
+        self.shared
+            .store
+            .read(|st| st.businesses.get(id).map(|b| b.webhook_secret.clone()))
+            .unwrap_or_else(|| self.credentials.webhook_secret.clone())
+    }
+
+    /// The default business's credentials as seeded at start.
+    pub fn credentials(&self) -> &BusinessCredentials {
+        &self.credentials
+    }
+
+    /// Creates another isolated business (like `POST /_sandbox/businesses`).
+    pub fn create_business(&self, req: NewBusiness) -> Result<BusinessCredentials, SandboxError> {
+        service::create_business(&self.shared, req).map_err(api_error)
+    }
+
+    /// Moves the default business's clock forward.
+    pub fn advance_clock(&self, by: Duration) -> Result<(), SandboxError> {
+        self.advance_clock_of(self.api_key(), by)
+    }
+
+    /// Moves the clock of the business with this API key forward.
+    pub fn advance_clock_of(&self, api_key: &ApiKey, by: Duration) -> Result<(), SandboxError> {
+        let biz = service::authenticate(&self.shared, Some(api_key.expose())).map_err(api_error)?;
+        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        service::advance_clock(&self.shared, &biz, secs).map_err(api_error)?;
+        Ok(())
+    }
+
+    /// Resolves every session whose time is up now, instead of waiting for the sweep.
+    pub fn sweep_expired(&self) {
+        service::sweep(&self.shared);
+    }
+
+    /// A simulated user for a session (its id, or its URL).
+    pub fn user(&self, session: &str) -> SimulatedUser {
+        let id = session.rsplit('/').next().unwrap_or(session).to_owned();
+        SimulatedUser {
+            page_url: format!("{}/s/{id}", self.base_url),
+            http: self.http.clone(),
+            binding: Mutex::new(None),
+        }
+    }
+
+    /// Every delivery of a session, oldest first (any business).
+    pub fn deliveries(&self, session_id: &str) -> Vec<DeliveryLogEntry> {
+        let biz = self.shared.store.read(|st| st.sessions.get(session_id).map(|s| s.business_id.clone()));
+        biz.map(|b| service::deliveries(&self.shared, &b, Some(session_id)).deliveries).unwrap_or_default()
+    }
+
+    /// Waits for the next event of this session that was delivered (answered 2xx), in order,
+    /// each event once; the body is checked against the signature it was sent with.
+    pub async fn next_event(
+        &self,
+        session_id: &str,
+        timeout: Duration,
+    ) -> Result<WebhookEvent, SandboxError> {
+        let mut rx = self.shared.delivered.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            rx.borrow_and_update();
+            let seen = self.cursors.lock().get(session_id).copied().unwrap_or(0);
+            let next = self.shared.store.read(|st| {
+                let biz = &st.sessions.get(session_id)?.business_id;
+                let secret = st.businesses.get(biz)?.webhook_secret.clone();
+                st.delivery_log
+                    .get(biz)?
+                    .iter()
+                    .filter_map(|seq| st.deliveries.get(seq))
+                    .filter(|d| d.session_id == session_id && d.status == DeliveryStatus::Delivered)
+                    .nth(seen)
+                    .map(|d| {
+                        (
+                            d.body.clone(),
+                            d.event.clone(),
+                            d.delivery_id.clone(),
+                            d.delivered_signature.clone(),
+                            secret,
+                        )
+                    })
+            });
+            if let Some((body, event, delivery_id, signed, secret)) = next {
+                self.cursors.lock().insert(session_id.to_owned(), seen + 1);
+                let (ts, sig) = signed.ok_or_else(|| SandboxError::Verify("no signature recorded".into()))?;
+                let verifier = uip_webhook_verify::Verifier::new(secret)
+                    .map_err(|e| SandboxError::Verify(e.to_string()))?
+                    .with_now(ts);
+                let ts = ts.to_string();
+                let headers = [
+                    (uip_types::HEADER_EVENT, event.as_str()),
+                    (uip_types::HEADER_TIMESTAMP, ts.as_str()),
+                    (uip_types::HEADER_SIGNATURE, sig.as_str()),
+                    (uip_types::HEADER_DELIVERY_ID, delivery_id.as_str()),
+                ];
+                return verifier
+                    .verify(&headers[..], body.as_bytes())
+                    .map(|d| d.event)
+                    .map_err(|e| SandboxError::Verify(e.to_string()));
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return Err(SandboxError::Timeout(timeout));
+            }
+        }
+    }
+
+    /// Shuts down: stops accepting, lets in-flight requests finish, flushes the database.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn api_error(e: crate::error::ApiError) -> SandboxError {
+    SandboxError::Api { status: e.status(), body: e.body() }
+}
+
+/// Seeds (or, with a database, refreshes) the default business.
+fn seed_default_business(
+    store: &Store,
+    settings: &Settings,
+    webhook_url: String,
+) -> Result<BusinessCredentials, SandboxError> {
+    let key_hash = service::hash_hex(&settings.api_key);
+    let creds = store
+        .write(|st| {
+            if let Some(id) = st.keys.get(&key_hash).cloned() {
+                let b = st.business_mut(&id)?;
+                b.webhook_secret = settings.webhook_secret.clone().into();
+                b.webhook_url = Some(webhook_url.clone());
+                b.trust = settings.trust;
+                return Some(credentials_of(b, &settings.api_key));
+            }
+            let (mut b, _): (Business, _) = service::new_business(
+                "Sandbox business".to_owned(),
+                settings.api_key.clone(),
+                settings.webhook_secret.clone(),
+                Some(webhook_url.clone()),
+                100_000,
+                settings.trust,
+            );
+            b.id = "biz_default".to_owned();
+            let creds = credentials_of(&b, &settings.api_key);
+            st.insert_business(b);
+            Some(creds)
+        })
+        .map_err(|e| SandboxError::Start(e.to_string()))?;
+    creds.ok_or_else(|| SandboxError::Start("could not seed the default business".into()))
+}
+
+fn credentials_of(b: &Business, api_key: &str) -> BusinessCredentials {
+    BusinessCredentials {
+        business_id: b.id.clone(),
+        api_key: api_key.into(),
+        webhook_secret: b.webhook_secret.clone(),
+        webhook_url: b.webhook_url.clone(),
+        balance_cents: b.balance_cents,
+        trust: b.trust,
+    }
+}
+
+/// The hosted page's transport, driven as a user's browser would (binding included).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # use uip_sandbox::Sandbox;
+/// # let sandbox = Sandbox::start().await;
+/// # let http = reqwest::Client::new();
+/// # let created: serde_json::Value = http.post(format!("{}/sessions", sandbox.api_url()))
+/// #     .bearer_auth(sandbox.api_key().expose())
+/// #     .json(&serde_json::json!({"steps": [{"primitive": "identify"}]}))
+/// #     .send().await.unwrap().json().await.unwrap();
+/// # let id = created["id"].as_str().unwrap();
+/// let user = sandbox.user(id);
+/// user.open().await.unwrap();
+/// let request = user.request().await.unwrap();
+/// assert_eq!(request.primitive, uip_types::Primitive::Identify);
+/// let result = user.share_as("minor").await.unwrap();
+/// assert_eq!(result.state.status, uip_types::SessionStatus::Completed);
+/// # });
+/// ```
+pub struct SimulatedUser {
+    page_url: String,
+    http: reqwest::Client,
+    binding: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for SimulatedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedUser").field("page_url", &"[redacted]").finish()
+    }
+}
+
+impl SimulatedUser {
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, SandboxError> {
+        let req = match self.binding.lock().clone() {
+            Some(t) => req.header("x-uip-binding", t),
+            None => req,
+        };
+        let resp = req.send().await.map_err(|e| SandboxError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| SandboxError::Transport(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                ApiErrorBody::new(uip_types::ErrorCode::Other(String::new()), String::from_utf8_lossy(&bytes))
+            });
+            return Err(SandboxError::Api { status, body });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| SandboxError::Transport(format!("unexpected body: {e}")))
+    }
+
+    /// Opens the page (the first open binds the session to this user).
+    pub async fn open(&self) -> Result<(), SandboxError> {
+        let r: uip_types::sandbox::OpenResponse =
+            self.call(self.http.post(format!("{}/open", self.page_url))).await?;
+        *self.binding.lock() = Some(r.binding.expose().to_owned());
+        Ok(())
+    }
+
+    /// The page state.
+    pub async fn state(&self) -> Result<PageState, SandboxError> {
+        self.call(self.http.get(format!("{}/state", self.page_url))).await
+    }
+
+    /// The wallet request of the active step.
+    pub async fn request(&self) -> Result<WalletRequest, SandboxError> {
+        self.call(self.http.get(format!("{}/request", self.page_url))).await
+    }
+
+    /// Shares the default persona (`jane-doe`) from Apple Wallet.
+    pub async fn share(&self) -> Result<ResponseResult, SandboxError> {
+        self.share_as("jane-doe").await
+    }
+
+    /// Shares a built-in persona from Apple Wallet.
+    pub async fn share_as(&self, persona: &str) -> Result<ResponseResult, SandboxError> {
+        self.answer(WalletId::AppleWallet, WalletAction::Share, Some(persona)).await
+    }
+
+    /// Declines in the wallet (the step stays active).
+    pub async fn decline(&self) -> Result<ResponseResult, SandboxError> {
+        self.answer(WalletId::AppleWallet, WalletAction::Decline, None).await
+    }
+
+    /// Answers the active step's request with this wallet, action and persona.
+    pub async fn answer(
+        &self,
+        wallet: WalletId,
+        action: WalletAction,
+        persona: Option<&str>,
+    ) -> Result<ResponseResult, SandboxError> {
+        let request = self.request().await?;
+        let body = WalletResponse {
+            nonce: request.nonce,
+            wallet,
+            action,
+            persona: persona.map(str::to_owned),
+            credential: None,
+        };
+        self.respond(&body).await
+    }
+
+    /// Sends a raw wallet response.
+    pub async fn respond(&self, body: &WalletResponse) -> Result<ResponseResult, SandboxError> {
+        self.call(self.http.post(format!("{}/response", self.page_url)).json(body)).await
+    }
+}

@@ -1,0 +1,237 @@
+//! The business API under `/v1`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use uip_types::validate::{self, MAX_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_JSON_BODY, MAX_MULTIPART_BODY};
+use uip_types::{CatalogResponse, ErrorCode, Primitive, PrimitiveInfo, WalletInfo, WalletsResponse};
+
+use super::{ok, read_body, Biz};
+use crate::error::ApiError;
+use crate::service::{self, CreateInput, Decision, Upload};
+use crate::Shared;
+
+pub(super) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/sessions", post(create_session))
+        .route("/sessions/{id}", get(get_session))
+        .route("/sessions/{id}/continue", post(continue_session))
+        .route("/sessions/{id}/stop", post(stop_session))
+        .route("/audits/{id}", get(get_audit))
+        .route("/catalog", get(catalog))
+        .route("/wallets", get(wallets))
+}
+
+/// The request's media type, lowercased, without parameters.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+async fn create_session(
+    State(shared): State<Arc<Shared>>,
+    Biz(biz): Biz,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let media = media_type(&headers);
+    let input = match media.as_deref() {
+        Some("application/json") => {
+            let bytes = read_body(&headers, body, MAX_JSON_BODY).await?;
+            json_create(&headers, &bytes)?
+        }
+        Some("multipart/form-data") => {
+            let bytes = read_body(&headers, body, MAX_MULTIPART_BODY).await?;
+            multipart_create(&headers, bytes).await?
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send application/json, or multipart/form-data when a step is `sign`",
+            ))
+        }
+    };
+    let outcome = service::create_session(&shared, &biz, input)?;
+    let mut resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        outcome.body,
+    )
+        .into_response();
+    if outcome.replayed {
+        resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = v.to_str().map_err(|_| {
+        ApiError::new(ErrorCode::InvalidField, "Idempotency-Key must be visible ASCII")
+            .param("Idempotency-Key")
+    })?;
+    validate::check_idempotency_key(key)?;
+    Ok(Some(key.to_owned()))
+}
+
+fn parse_session_json(bytes: &[u8]) -> Result<uip_types::CreateSessionRequest, ApiError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::payload(format!("malformed JSON: {e}")))?;
+    Ok(validate::parse_create_session(&value)?)
+}
+
+fn json_create(headers: &HeaderMap, bytes: &[u8]) -> Result<CreateInput, ApiError> {
+    let request = parse_session_json(bytes)?;
+    let step_documents = validate::bind_documents(&request, None)?;
+    let idempotency_key = idempotency_key(headers)?;
+    Ok(CreateInput {
+        request,
+        uploads: Vec::new(),
+        step_documents,
+        fingerprint: hex::encode(Sha256::digest(bytes)),
+        idempotency_key,
+    })
+}
+
+async fn multipart_create(headers: &HeaderMap, bytes: Bytes) -> Result<CreateInput, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| ApiError::payload("multipart/form-data needs a boundary parameter"))?;
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut session: Option<Bytes> = None;
+    let mut uploads: Vec<Upload> = Vec::new();
+    let mut total: u64 = 0;
+    let malformed = |e: multer::Error| ApiError::payload(format!("malformed multipart body: {e}"));
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("session") => {
+                if session.is_some() {
+                    return Err(ApiError::payload("send exactly one `session` part").param("session"));
+                }
+                session = Some(field.bytes().await.map_err(malformed)?);
+            }
+            Some("document") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let content_type = field
+                    .content_type()
+                    .map_or_else(|| "application/octet-stream".to_owned(), |m| m.to_string());
+                let bytes = field.bytes().await.map_err(malformed)?;
+                total += bytes.len() as u64;
+                if uploads.len() + 1 > MAX_DOCUMENTS || total > MAX_DOCUMENT_BYTES {
+                    return Err(ApiError::new(
+                        ErrorCode::TooLarge,
+                        format!(
+                            "at most {MAX_DOCUMENTS} documents and {MAX_DOCUMENT_BYTES} bytes of documents"
+                        ),
+                    )
+                    .param("document"));
+                }
+                uploads.push(Upload { name, content_type, bytes });
+            }
+            other => {
+                let name = other.unwrap_or("").to_owned();
+                return Err(ApiError::payload(format!(
+                    "unknown part `{name}`; expected `session` and `document` parts"
+                ))
+                .param(name));
+            }
+        }
+    }
+    let session =
+        session.ok_or_else(|| ApiError::payload("the `session` part is missing").param("session"))?;
+    let request = parse_session_json(&session)?;
+    let names: Vec<&str> = uploads.iter().map(|u| u.name.as_str()).collect();
+    let step_documents = validate::bind_documents(&request, Some(&names))?;
+    let idempotency_key = idempotency_key(headers)?;
+    let mut h = Sha256::new();
+    h.update((session.len() as u64).to_be_bytes());
+    h.update(&session);
+    for u in &uploads {
+        for part in [u.name.as_bytes(), u.content_type.as_bytes(), &u.bytes] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+    }
+    Ok(CreateInput {
+        request,
+        uploads,
+        step_documents,
+        fingerprint: hex::encode(h.finalize()),
+        idempotency_key,
+    })
+}
+
+async fn get_session(
+    State(shared): State<Arc<Shared>>,
+    Biz(biz): Biz,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(ok(&service::get_session(&shared, &biz, &id)?))
+}
+
+async fn continue_session(
+    State(shared): State<Arc<Shared>>,
+    Biz(biz): Biz,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(ok(&service::decide(&shared, &biz, &id, Decision::Continue)?))
+}
+
+async fn stop_session(
+    State(shared): State<Arc<Shared>>,
+    Biz(biz): Biz,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(ok(&service::decide(&shared, &biz, &id, Decision::Stop)?))
+}
+
+async fn get_audit(
+    State(shared): State<Arc<Shared>>,
+    Biz(biz): Biz,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(ok(&service::get_audit(&shared, &biz, &id)?))
+}
+
+/// The catalog: every primitive with its price and params.
+pub(crate) fn catalog_body() -> CatalogResponse {
+    let p = |name: Primitive, params: serde_json::Value| PrimitiveInfo {
+        price_cents: name.price_cents().unwrap_or(0),
+        name,
+        params,
+    };
+    CatalogResponse {
+        primitives: vec![
+            p(
+                Primitive::Identify,
+                serde_json::json!({"blocks": "array of block names; default first_name, last_name, dob; known: first_name, last_name, dob, country, document_number, portrait"}),
+            ),
+            p(Primitive::AgeVerify, serde_json::json!({"min_age": "integer 1..=120; default 18"})),
+            p(
+                Primitive::Sign,
+                serde_json::json!({"documents": "array of uploaded filenames in signing order (multipart/form-data create)"}),
+            ),
+            p(
+                Primitive::LightSign,
+                serde_json::json!({"terms": "string 1..=10000 chars, required", "title": "string up to 200 chars"}),
+            ),
+        ],
+        wallets: WalletInfo::all(),
+    }
+}
+
+async fn catalog(Biz(_): Biz) -> Response {
+    ok(&catalog_body())
+}
+
+async fn wallets() -> Response {
+    ok(&WalletsResponse { wallets: WalletInfo::all() })
+}

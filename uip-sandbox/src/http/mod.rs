@@ -1,0 +1,198 @@
+//! The HTTP surface, thin: routers for the business API, the hosted page and the control API;
+//! auth, body limits, error mapping, fault injection, logging. Handlers parse, call a use case
+//! in `service`, and render.
+
+mod api;
+mod control;
+mod page;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+use http::request::Parts;
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+use uip_types::ErrorCode;
+
+use crate::error::ApiError;
+use crate::{service, Shared};
+
+/// How long one request may take, body included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Marks a response whose connection must be dropped instead (the `reset` fault).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ResetConnection;
+
+impl std::fmt::Display for ResetConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by fault injection")
+    }
+}
+
+impl std::error::Error for ResetConnection {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        json_response(status, &self.body())
+    }
+}
+
+/// A JSON response.
+pub(crate) fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+            .into_response(),
+        Err(e) => ApiError::internal(e.to_string()).into_response(),
+    }
+}
+
+/// A 200 JSON response.
+pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Response {
+    json_response(StatusCode::OK, value)
+}
+
+/// Parses a JSON body; the error names the field at fault.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let err = ApiError::payload(format!("invalid JSON body: {inner}"));
+        if path.is_empty() || path == "." {
+            err
+        } else {
+            err.param(path)
+        }
+    })
+}
+
+/// Reads a whole body, refusing more than `limit` bytes with 413 `request/too-large`.
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large =
+        || ApiError::new(ErrorCode::TooLarge, format!("the body is over the limit of {limit} bytes"));
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(ApiError::payload("the request body could not be read")),
+    }
+}
+
+/// The Bearer token of a request, if any.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// The authenticated business of a request (Bearer API key).
+pub(crate) struct Biz(pub String);
+
+impl FromRequestParts<Arc<Shared>> for Biz {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        service::authenticate(shared, bearer(&parts.headers)).map(Biz)
+    }
+}
+
+/// Applies `/_sandbox/faults` to business-API requests made with a key that has faults armed.
+async fn inject_faults(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let biz = service::authenticate(&shared, bearer(req.headers())).ok();
+    let fault = biz.and_then(|b| service::take_fault(&shared, &b));
+    let Some(fault) = fault else { return next.run(req).await };
+    let retry_after = [(header::RETRY_AFTER, HeaderValue::from_static("1"))];
+    match &fault {
+        serde_json::Value::Number(n) if n.as_u64() == Some(500) => {
+            ApiError::new(ErrorCode::ServerError, "injected fault: 500").into_response()
+        }
+        serde_json::Value::Number(n) if n.as_u64() == Some(503) => {
+            (retry_after, ApiError::new(ErrorCode::Unavailable, "injected fault: 503")).into_response()
+        }
+        serde_json::Value::Number(n) if n.as_u64() == Some(429) => {
+            (retry_after, ApiError::new(ErrorCode::RateLimited, "injected fault: 429")).into_response()
+        }
+        serde_json::Value::String(s) if s == "reset" => {
+            let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            r.extensions_mut().insert(ResetConnection);
+            r
+        }
+        serde_json::Value::String(s) => {
+            let ms = s.strip_prefix("delay_ms:").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        _ => next.run(req).await,
+    }
+}
+
+/// Logs method, route template (never the raw path: it may hold a capability id), status, latency.
+async fn log_requests(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "<unmatched>".to_owned(), |m| m.as_str().to_owned());
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = resp.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    resp
+}
+
+async fn time_limit(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(ErrorCode::Unavailable, "the request took too long").into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::RouteNotFound, "no such route")
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+fn method_not_allowed(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
+    router.method_not_allowed_fallback(|| async {
+        ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")
+    })
+}
+
+/// The whole router.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let v1 = api::routes().layer(middleware::from_fn_with_state(shared.clone(), inject_faults));
+    let app = Router::new()
+        .nest("/v1", v1)
+        .merge(page::routes())
+        .merge(control::routes())
+        .route("/healthz", axum::routing::get(healthz))
+        .fallback(not_found);
+    method_not_allowed(app)
+        .layer(middleware::from_fn(log_requests))
+        .layer(middleware::from_fn(time_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::internal("the sandbox hit a bug handling this request").into_response()
+        }))
+        .with_state(shared)
+}

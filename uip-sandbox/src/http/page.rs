@@ -1,0 +1,161 @@
+//! The hosted page `/s/{id}` and its internal transport (DECISIONS §7): open, state, request,
+//! documents, response. Binding is the `uip_bind` cookie or the `X-UIP-Binding` header.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use uip_types::validate::MAX_JSON_BODY;
+use uip_types::{BindingToken, ErrorCode};
+
+use super::{ok, read_body};
+use crate::error::ApiError;
+use crate::service::{self, Responder};
+use crate::Shared;
+
+const PAGE_HTML: &str = include_str!("assets/page.html");
+const PAGE_JS: &str = include_str!("assets/page.js");
+const PAGE_CSS: &str = include_str!("assets/page.css");
+
+/// The binding cookie's name.
+const COOKIE: &str = "uip_bind";
+/// The binding header's name.
+const BINDING_HEADER: &str = "x-uip-binding";
+
+pub(super) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/s/{id}", get(page))
+        .route("/s/{id}/open", post(open))
+        .route("/s/{id}/state", get(state))
+        .route("/s/{id}/request", get(request))
+        .route("/s/{id}/documents/{index}", get(document))
+        .route("/s/{id}/response", post(response))
+        .route("/_assets/page.js", get(|| async { asset(PAGE_JS, "text/javascript; charset=utf-8") }))
+        .route("/_assets/page.css", get(|| async { asset(PAGE_CSS, "text/css; charset=utf-8") }))
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+/// The binding token a request presents: the header wins over the cookie.
+fn token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get(BINDING_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(v.trim());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(resp: &mut Response, id: &str, token: &BindingToken) {
+    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/s/{id}", token.expose());
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+}
+
+fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/_assets/page.css\"></head>\
+         <body><main class=\"card\" data-testid=\"{testid}\" role=\"alert\"><h1>{title}</h1><p>{text}</p></main></body></html>"
+    );
+    let mut r = (status, Html(body)).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// `GET /s/{id}`: binds an unbound session to this browser (like `POST open`) and serves the page.
+async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    match service::open(&shared, &id, token(&headers)) {
+        Ok(t) => {
+            let mut r = Html(PAGE_HTML).into_response();
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut().insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            set_cookie(&mut r, &id, &t);
+            r
+        }
+        Err(e) if e.code == ErrorCode::BoundElsewhere => html_message(
+            StatusCode::FORBIDDEN,
+            "refusal",
+            "This verification is open on another device",
+            "For your security, a verification link works only in the browser that opened it first. \
+             Go back to the device where you started, or ask the business for a new link.",
+        ),
+        Err(e) if e.code == ErrorCode::NotFound => html_message(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Verification not found",
+            "This link is not valid. Ask the business for a new one.",
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn open(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    match service::open(&shared, &id, token(&headers)) {
+        Ok(t) => {
+            let mut r = ok(&service::open_response(t.clone()));
+            set_cookie(&mut r, &id, &t);
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn state(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Ok(ok(&service::state(&shared, &id, token(&headers))?))
+}
+
+async fn request(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Ok(ok(&service::wallet_request(&shared, &id, token(&headers))?))
+}
+
+async fn document(
+    State(shared): State<Arc<Shared>>,
+    Path((id, index)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let index: usize = index.parse().map_err(|_| ApiError::not_found("document"))?;
+    let doc = service::document(&shared, &id, token(&headers), index)?;
+    let content_type = HeaderValue::from_str(&doc.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition = format!("inline; filename=\"{}\"", doc.name.replace(['"', '\\', '\r', '\n'], "_"));
+    let mut r = (StatusCode::OK, Body::from(doc.bytes)).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    r.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    Ok(r)
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = read_body(&headers, body, MAX_JSON_BODY).await?;
+    Ok(ok(&service::respond(&shared, &id, Responder::Browser(token(&headers)), &bytes)?))
+}

@@ -1,0 +1,272 @@
+//! The store: all state in memory behind one lock, written through to SQLite (when a database
+//! file is configured) in one transaction per state change — the session, its audits and the
+//! events it produced (the outbox) land together or not at all.
+
+mod model;
+mod sqlite;
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::Path;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use uip_types::sandbox::{DeliveryStatus, FaultPlan, InboxEntry};
+use uip_types::{SessionId, Timestamp, WebhookEvent};
+
+pub(crate) use model::{Business, Delivery, IdempotencyRecord};
+
+use crate::engine::session::Session;
+
+/// A failed write to the database file.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("encoding: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("migration: {0}")]
+    Migration(String),
+}
+
+/// What changed since the last flush.
+#[derive(Default)]
+struct Dirty {
+    businesses: HashSet<String>,
+    sessions: HashSet<SessionId>,
+    new_documents: Vec<SessionId>,
+    deliveries: HashSet<u64>,
+    idempotency: HashSet<(String, String)>,
+    idempotency_removed: Vec<(String, String)>,
+}
+
+/// Most inbox entries kept per business.
+const INBOX_CAP: usize = 1000;
+
+/// Everything the sandbox knows.
+#[derive(Default)]
+pub(crate) struct State {
+    pub businesses: HashMap<String, Business>,
+    /// API key hash → business id.
+    pub keys: HashMap<String, String>,
+    pub sessions: HashMap<SessionId, Session>,
+    /// Document bytes per session (None once purged).
+    pub documents: HashMap<SessionId, Vec<Option<Bytes>>>,
+    /// Non-terminal sessions (what the expiry sweep looks at).
+    pub active: HashSet<SessionId>,
+    pub idempotency: HashMap<(String, String), IdempotencyRecord>,
+    pub deliveries: HashMap<u64, Delivery>,
+    pub delivery_ids: HashMap<String, u64>,
+    /// Per session, the open deliveries in order; the head is the only one that may be attempted.
+    pub queues: HashMap<SessionId, VecDeque<u64>>,
+    /// Heads ready to attempt, by due time (real).
+    pub due: BTreeSet<(Timestamp, u64)>,
+    /// Heads being attempted right now.
+    pub in_flight: HashSet<u64>,
+    pub next_seq: u64,
+    /// Per business: deliveries in the order they were made (the log).
+    pub delivery_log: HashMap<String, Vec<u64>>,
+    pub faults: HashMap<String, FaultPlan>,
+    pub inbox: HashMap<String, VecDeque<InboxEntry>>,
+    dirty: Dirty,
+}
+
+impl State {
+    pub fn business_by_key(&self, key_hash: &str) -> Option<&Business> {
+        self.keys.get(key_hash).and_then(|id| self.businesses.get(id))
+    }
+
+    pub fn insert_business(&mut self, b: Business) {
+        self.keys.insert(b.api_key_hash.clone(), b.id.clone());
+        self.dirty.businesses.insert(b.id.clone());
+        self.businesses.insert(b.id.clone(), b);
+    }
+
+    pub fn business_mut(&mut self, id: &str) -> Option<&mut Business> {
+        self.dirty.businesses.insert(id.to_owned());
+        self.businesses.get_mut(id)
+    }
+
+    pub fn insert_session(&mut self, s: Session, documents: Vec<Bytes>) {
+        if !documents.is_empty() {
+            self.documents.insert(s.id.clone(), documents.into_iter().map(Some).collect());
+            self.dirty.new_documents.push(s.id.clone());
+        }
+        self.active.insert(s.id.clone());
+        self.dirty.sessions.insert(s.id.clone());
+        self.sessions.insert(s.id.clone(), s);
+    }
+
+    /// A session of this business (a foreign id is the same as an unknown one).
+    pub fn session_of(&self, business_id: &str, id: &str) -> Option<&Session> {
+        self.sessions.get(id).filter(|s| s.business_id == business_id)
+    }
+
+    /// Marks a session changed after the caller mutated it: purges document bytes it no longer
+    /// needs and keeps the active set right.
+    pub fn touch_session(&mut self, id: &SessionId) {
+        let Some(s) = self.sessions.get(id) else { return };
+        if s.status.is_terminal() {
+            self.active.remove(id);
+        }
+        if let Some(docs) = self.documents.get_mut(id) {
+            for (i, d) in s.documents.iter().enumerate() {
+                if d.purged {
+                    if let Some(slot) = docs.get_mut(i) {
+                        *slot = None;
+                    }
+                }
+            }
+            if docs.iter().all(Option::is_none) {
+                self.documents.remove(id);
+            }
+        }
+        self.dirty.sessions.insert(id.clone());
+    }
+
+    pub fn put_idempotency(&mut self, key: (String, String), rec: IdempotencyRecord) {
+        self.dirty.idempotency.insert(key.clone());
+        self.idempotency.insert(key, rec);
+    }
+
+    pub fn remove_idempotency(&mut self, key: &(String, String)) {
+        if self.idempotency.remove(key).is_some() {
+            self.dirty.idempotency_removed.push(key.clone());
+        }
+    }
+
+    /// Queues webhook events of a session, in order (the outbox). Returns true when any was queued.
+    pub fn emit(&mut self, business_id: &str, events: Vec<WebhookEvent>, real_now: Timestamp) -> bool {
+        let mut any = false;
+        for event in events {
+            let body = serde_json::to_string(&event).unwrap_or_default();
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let d = Delivery {
+                seq,
+                delivery_id: event.delivery_id(),
+                business_id: business_id.to_owned(),
+                session_id: event.session_id().into(),
+                event: event.name().to_owned(),
+                body,
+                status: DeliveryStatus::Pending,
+                attempts: Vec::new(),
+                next_attempt_at: Some(real_now),
+                round_started_at: real_now,
+                round_failures: 0,
+                fault: None,
+                delivered_signature: None,
+            };
+            self.delivery_ids.insert(d.delivery_id.clone(), seq);
+            self.delivery_log.entry(business_id.to_owned()).or_default().push(seq);
+            self.enqueue(d.session_id.clone(), seq, real_now);
+            self.dirty.deliveries.insert(seq);
+            self.deliveries.insert(seq, d);
+            any = true;
+        }
+        any
+    }
+
+    /// Appends an open delivery to its session's queue; makes it due when it is the head.
+    pub fn enqueue(&mut self, session_id: SessionId, seq: u64, due: Timestamp) {
+        let q = self.queues.entry(session_id).or_default();
+        q.push_back(seq);
+        if q.len() == 1 {
+            self.due.insert((due, seq));
+        }
+    }
+
+    /// Removes a finished head from its session queue and makes the next one due now.
+    pub fn advance_queue(&mut self, session_id: &SessionId, seq: u64, real_now: Timestamp) {
+        let mut next = None;
+        if let Some(q) = self.queues.get_mut(session_id) {
+            if q.front() == Some(&seq) {
+                q.pop_front();
+            } else {
+                q.retain(|s| *s != seq);
+            }
+            next = q.front().copied();
+            if q.is_empty() {
+                self.queues.remove(session_id);
+            }
+        }
+        if let Some(n) = next {
+            if let Some(d) = self.deliveries.get_mut(&n) {
+                let due = d.next_attempt_at.unwrap_or(real_now).max(real_now);
+                d.next_attempt_at = Some(due);
+                self.due.insert((due, n));
+            }
+        }
+    }
+
+    pub fn delivery_mut(&mut self, seq: u64) -> Option<&mut Delivery> {
+        self.dirty.deliveries.insert(seq);
+        self.deliveries.get_mut(&seq)
+    }
+
+    pub fn push_inbox(&mut self, business_id: &str, entry: InboxEntry) {
+        let q = self.inbox.entry(business_id.to_owned()).or_default();
+        if q.len() >= INBOX_CAP {
+            q.pop_front();
+        }
+        q.push_back(entry);
+    }
+
+    fn is_dirty(&self) -> bool {
+        let d = &self.dirty;
+        !(d.businesses.is_empty()
+            && d.sessions.is_empty()
+            && d.new_documents.is_empty()
+            && d.deliveries.is_empty()
+            && d.idempotency.is_empty()
+            && d.idempotency_removed.is_empty())
+    }
+}
+
+struct Inner {
+    state: State,
+    db: Option<sqlite::Db>,
+}
+
+/// The state behind its lock, with its optional database.
+pub(crate) struct Store {
+    inner: Mutex<Inner>,
+}
+
+impl Store {
+    /// An in-memory store.
+    pub fn memory() -> Store {
+        Store { inner: Mutex::new(Inner { state: State::default(), db: None }) }
+    }
+
+    /// A store backed by a SQLite file: migrates it and loads what it holds.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = sqlite::Db::open(path)?;
+        let mut state = db.load()?;
+        state.dirty = Dirty::default();
+        Ok(Store { inner: Mutex::new(Inner { state, db: Some(db) }) })
+    }
+
+    /// Runs a read-only closure under the lock.
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.inner.lock().state)
+    }
+
+    /// Runs a mutating closure under the lock, then writes what it changed in one transaction.
+    /// If the write fails, the error is returned (the in-memory change stays; it is retried
+    /// with the next write).
+    pub fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StoreError> {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let r = f(&mut inner.state);
+        if inner.state.is_dirty() {
+            let dirty = std::mem::take(&mut inner.state.dirty);
+            if let Some(db) = &mut inner.db {
+                if let Err(e) = db.flush(&inner.state, &dirty) {
+                    inner.state.dirty = dirty;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(r)
+    }
+}

@@ -1,0 +1,163 @@
+//! SQLite persistence: WAL mode, versioned migrations, one transaction per flush.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use rusqlite::{params, Connection};
+
+use super::{Business, Delivery, Dirty, IdempotencyRecord, State, StoreError};
+use crate::engine::session::Session;
+
+/// Migrations in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+pub(super) struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Db, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(StoreError::Migration(format!(
+                "database schema version {version} is newer than this sandbox knows ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Db { conn })
+    }
+
+    /// Reads everything back into a fresh state, re-queueing open deliveries in order.
+    pub fn load(&self) -> Result<State, StoreError> {
+        let mut state = State::default();
+        let mut stmt = self.conn.prepare("SELECT json FROM businesses")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let b: Business = serde_json::from_str(&row?)?;
+            state.insert_business(b);
+        }
+        let mut stmt = self.conn.prepare("SELECT json FROM sessions")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let s: Session = serde_json::from_str(&row?)?;
+            if !s.status.is_terminal() {
+                state.active.insert(s.id.clone());
+            }
+            state.sessions.insert(s.id.clone(), s);
+        }
+        let mut stmt =
+            self.conn.prepare("SELECT session_id, idx, bytes FROM documents ORDER BY session_id, idx")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<Vec<u8>>>(2)?))
+        })?;
+        for row in rows {
+            let (sid, idx, bytes) = row?;
+            let docs = state.documents.entry(sid.into()).or_default();
+            let idx = idx as usize;
+            if docs.len() <= idx {
+                docs.resize(idx + 1, None);
+            }
+            docs[idx] = bytes.map(Bytes::from);
+        }
+        state.documents.retain(|_, d| d.iter().any(Option::is_some));
+        let mut stmt = self.conn.prepare("SELECT business_id, key, json FROM idempotency")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        for row in rows {
+            let (b, k, json) = row?;
+            let rec: IdempotencyRecord = serde_json::from_str(&json)?;
+            state.idempotency.insert((b, k), rec);
+        }
+        let mut stmt = self.conn.prepare("SELECT json FROM deliveries ORDER BY seq")?;
+        let now = crate::clock::real_now();
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let d: Delivery = serde_json::from_str(&row?)?;
+            state.next_seq = state.next_seq.max(d.seq + 1);
+            state.delivery_ids.insert(d.delivery_id.clone(), d.seq);
+            state.delivery_log.entry(d.business_id.clone()).or_default().push(d.seq);
+            if d.is_open() {
+                let due = d.next_attempt_at.unwrap_or(now);
+                state.enqueue(d.session_id.clone(), d.seq, due);
+            }
+            state.deliveries.insert(d.seq, d);
+        }
+        Ok(state)
+    }
+
+    pub fn flush(&mut self, state: &State, dirty: &Dirty) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut put =
+                tx.prepare_cached("INSERT OR REPLACE INTO businesses (id, json) VALUES (?1, ?2)")?;
+            for id in &dirty.businesses {
+                if let Some(b) = state.businesses.get(id) {
+                    put.execute(params![id, serde_json::to_string(b)?])?;
+                }
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO sessions (id, business_id, json) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut purge =
+                tx.prepare_cached("UPDATE documents SET bytes = NULL WHERE session_id = ?1 AND idx = ?2")?;
+            for id in &dirty.sessions {
+                if let Some(s) = state.sessions.get(id) {
+                    put.execute(params![id.as_str(), s.business_id, serde_json::to_string(s)?])?;
+                    for (i, d) in s.documents.iter().enumerate() {
+                        if d.purged {
+                            purge.execute(params![id.as_str(), i as i64])?;
+                        }
+                    }
+                }
+            }
+            let mut put_doc = tx.prepare_cached(
+                "INSERT OR REPLACE INTO documents (session_id, idx, bytes) VALUES (?1, ?2, ?3)",
+            )?;
+            for id in &dirty.new_documents {
+                if let Some(docs) = state.documents.get(id) {
+                    for (i, d) in docs.iter().enumerate() {
+                        put_doc.execute(params![id.as_str(), i as i64, d.as_deref()])?;
+                    }
+                }
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO idempotency (business_id, key, json) VALUES (?1, ?2, ?3)",
+            )?;
+            for key in &dirty.idempotency {
+                if let Some(rec) = state.idempotency.get(key) {
+                    put.execute(params![key.0, key.1, serde_json::to_string(rec)?])?;
+                }
+            }
+            let mut del = tx.prepare_cached("DELETE FROM idempotency WHERE business_id = ?1 AND key = ?2")?;
+            for key in &dirty.idempotency_removed {
+                if !state.idempotency.contains_key(key) {
+                    del.execute(params![key.0, key.1])?;
+                }
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO deliveries (seq, delivery_id, session_id, json) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for seq in &dirty.deliveries {
+                if let Some(d) = state.deliveries.get(seq) {
+                    put.execute(params![
+                        *seq as i64,
+                        d.delivery_id,
+                        d.session_id.as_str(),
+                        serde_json::to_string(d)?
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
