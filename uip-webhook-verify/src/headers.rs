@@ -89,7 +89,21 @@ impl<K: AsRef<str>, V: AsRef<[u8]>> HeaderSource for BTreeMap<K, V> {
 #[cfg(feature = "http")]
 impl HeaderSource for http::HeaderMap {
     fn header(&self, name: &str) -> Option<&[u8]> {
-        self.get(name).map(http::HeaderValue::as_bytes)
+        use http::HeaderName;
+        use uip_types::{HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+        // The four names the verifier asks for, pre-parsed: skips lowercasing on every lookup.
+        const TIMESTAMP: HeaderName = HeaderName::from_static("x-uip-timestamp");
+        const SIGNATURE: HeaderName = HeaderName::from_static("x-uip-signature");
+        const EVENT: HeaderName = HeaderName::from_static("x-uip-event");
+        const DELIVERY_ID: HeaderName = HeaderName::from_static("x-uip-delivery-id");
+        let value = match name {
+            HEADER_TIMESTAMP => self.get(TIMESTAMP),
+            HEADER_SIGNATURE => self.get(SIGNATURE),
+            HEADER_EVENT => self.get(EVENT),
+            HEADER_DELIVERY_ID => self.get(DELIVERY_ID),
+            other => self.get(other),
+        };
+        value.map(http::HeaderValue::as_bytes)
     }
 }
 
