@@ -327,9 +327,6 @@ pub fn parse_step(v: &Value, i: usize) -> Result<Step, ValidationError> {
             ))
         }
     };
-    if let Some(key) = obj.keys().find(|k| !["primitive", "params", "gate"].contains(&k.as_str())) {
-        return Err(invalid_params(i, &format!(".{key}"), format!("unknown step field `{key}`")));
-    }
     let gate = match obj.get("gate") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -362,6 +359,9 @@ pub fn parse_step(v: &Value, i: usize) -> Result<Step, ValidationError> {
             ))
         }
     };
+    if let Some(key) = obj.keys().find(|k| !["primitive", "params", "gate"].contains(&k.as_str())) {
+        return Err(invalid_params(i, &format!(".{key}"), format!("unknown step field `{key}`")));
+    }
     if let Some(key) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(invalid_params(
             i,

@@ -672,3 +672,13 @@ fn return_url_rules() {
         assert_eq!((err.code, err.param.as_deref()), (ErrorCode::InvalidField, Some("return_url")), "{bad}");
     }
 }
+
+#[test]
+fn unknown_primitive_is_reported_before_unknown_step_keys() {
+    let err = uip_types::validate::parse_create_session(&serde_json::json!({
+        "steps": [{"primitive": "teleport", "foo": 1}]
+    }))
+    .unwrap_err();
+    assert_eq!(err.code, uip_types::ErrorCode::UnknownPrimitive);
+    assert_eq!(err.param.as_deref(), Some("steps[0].primitive"));
+}
