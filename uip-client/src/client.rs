@@ -102,12 +102,24 @@ impl Client {
         }
     }
 
-    /// The base URL every path is joined to (`{base}/sessions`, …).
+    /// The base URL every path is joined to (`{base}/sessions`, …), without a trailing slash.
+    ///
+    /// ```
+    /// let client = uip_client::Client::new("uip_live_xxxxxxxxxxxxxxxxxxxxxxxx")?;
+    /// assert_eq!(client.base_url().as_str(), uip_client::DEFAULT_BASE_URL);
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn base_url(&self) -> &Url {
         &self.inner.base
     }
 
     /// The retry policy in force.
+    ///
+    /// ```
+    /// let client = uip_client::Client::new("uip_live_xxxxxxxxxxxxxxxxxxxxxxxx")?;
+    /// assert_eq!(client.retry_policy(), &uip_client::RetryPolicy::default());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
     }
@@ -160,24 +172,54 @@ impl ClientBuilder {
     ///
     /// Default: [`DEFAULT_TIMEOUT`] when the client builds its own HTTP client; with
     /// [`http_client`](Self::http_client), that client's own settings unless this is set.
+    /// A timed-out attempt is retried like a connect failure, except for continue and stop.
+    ///
+    /// ```
+    /// let client = uip_client::Client::builder("uip_test_sandbox")
+    ///     .timeout(std::time::Duration::from_secs(15))
+    ///     .build()?;
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
     /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`]).
+    ///
+    /// ```
+    /// let client = uip_client::Client::builder("uip_test_sandbox").user_agent("shop-backend/2.1").build()?;
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
         self
     }
 
     /// Use this HTTP client (proxies, custom TLS roots, connection pool settings, …).
+    ///
+    /// The client the builder makes otherwise has a 10 s connect timeout, the
+    /// [`timeout`](Self::timeout), and follows no redirects; consider the same settings.
+    ///
+    /// ```
+    /// use uip_client::reqwest;
+    /// let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    /// let client = uip_client::Client::builder("uip_test_sandbox").http_client(http).build()?;
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
     }
 
     /// How failed calls are retried (default [`RetryPolicy::default`]).
+    ///
+    /// ```
+    /// use uip_client::{Client, RetryPolicy};
+    /// let client = Client::builder("uip_test_sandbox").retry_policy(RetryPolicy::none()).build()?;
+    /// assert_eq!(client.retry_policy().max_attempts, 1);
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -205,6 +247,9 @@ impl ClientBuilder {
             None => {
                 let http = reqwest::Client::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
+                    // An API answer is never a redirect; following one could send the key or a
+                    // session id elsewhere. A 3xx comes back as an `Error::Api`.
+                    .redirect(reqwest::redirect::Policy::none())
                     .build()
                     .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
                 (http, Some(self.timeout.unwrap_or(DEFAULT_TIMEOUT)))

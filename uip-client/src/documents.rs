@@ -98,28 +98,50 @@ impl Document {
     }
 
     /// The same document under another filename (the content type is kept).
+    ///
+    /// ```
+    /// let doc = uip_client::Document::from_bytes("tmp123.pdf", "%PDF").with_name("lease.pdf");
+    /// assert_eq!((doc.name(), doc.content_type()), ("lease.pdf", "application/pdf"));
+    /// ```
     pub fn with_name(mut self, name: impl Into<String>) -> Document {
         self.name = name.into();
         self
     }
 
     /// The same document with this content type (checked before sending).
+    ///
+    /// ```
+    /// let doc = uip_client::Document::from_bytes("notes", "hi").with_content_type("text/markdown");
+    /// assert_eq!(doc.content_type(), "text/markdown");
+    /// ```
     pub fn with_content_type(mut self, content_type: impl Into<String>) -> Document {
         self.content_type = content_type.into();
         self
     }
 
     /// The filename.
+    ///
+    /// ```
+    /// assert_eq!(uip_client::Document::from_bytes("a.pdf", "A").name(), "a.pdf");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The content type.
+    ///
+    /// ```
+    /// assert_eq!(uip_client::Document::from_bytes("x.unknownext", "A").content_type(), "application/octet-stream");
+    /// ```
     pub fn content_type(&self) -> &str {
         &self.content_type
     }
 
     /// Size in bytes.
+    ///
+    /// ```
+    /// assert_eq!(uip_client::Document::from_bytes("a.pdf", vec![0u8; 10]).len(), 10);
+    /// ```
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u64 {
         self.len

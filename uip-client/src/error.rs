@@ -172,6 +172,12 @@ impl Error {
     }
 
     /// The field at fault, as a path such as `steps[0].params.min_age`, when known.
+    ///
+    /// ```
+    /// use uip_client::{CreateSessionRequest, Error, Step};
+    /// let err: Error = CreateSessionRequest::new(vec![Step::age_verify(0)]).validate().unwrap_err().into();
+    /// assert_eq!(err.param(), Some("steps[0].params.min_age"));
+    /// ```
     pub fn param(&self) -> Option<&str> {
         match self {
             Error::Api { param, .. } => param.as_deref(),
@@ -180,7 +186,17 @@ impl Error {
         }
     }
 
-    /// The `Retry-After` delay the service asked for.
+    /// The `Retry-After` delay the service asked for (on `429` / `503` answers).
+    ///
+    /// ```no_run
+    /// # async fn run(client: uip_client::Client) {
+    /// if let Err(e) = client.catalog().await {
+    ///     if let Some(delay) = e.retry_after() {
+    ///         tokio::time::sleep(delay).await; // then try again
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Api { retry_after, .. } => *retry_after,

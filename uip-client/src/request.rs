@@ -35,7 +35,7 @@ pub const IDEMPOTENT_REPLAYED_HEADER: &str = "Idempotent-Replayed";
 ///
 /// The delay before retry `n` (1-based) is `min(cap, base × 2^(n-1))`, of which the upper half
 /// is random. A `Retry-After: <seconds>` header on the answer raises the delay to at least that
-/// value; when it asks for more than `cap`, the call is not retried but fails at once with the
+/// value (the HTTP-date form is not used by the API and is ignored); when it asks for more than `cap`, the call is not retried but fails at once with the
 /// error (see [`Error::retry_after`]), so that the caller can schedule it.
 ///
 /// ```
@@ -66,6 +66,10 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// No retries: every call is attempted once.
+    ///
+    /// ```
+    /// assert_eq!(uip_client::RetryPolicy::none().max_attempts, 1);
+    /// ```
     pub fn none() -> Self {
         RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
     }

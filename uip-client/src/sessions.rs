@@ -40,11 +40,23 @@ pub struct CreateOptions {
 
 impl CreateOptions {
     /// No options: a generated Idempotency-Key.
+    ///
+    /// ```
+    /// assert_eq!(uip_client::CreateOptions::new().idempotency_key, None);
+    /// ```
     pub fn new() -> Self {
         CreateOptions::default()
     }
 
     /// Sends this Idempotency-Key.
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// let (_, _, opts) = client.session().age_verify(18).idempotency_key("order_4815").build()?;
+    /// assert_eq!(opts.idempotency_key.as_deref(), Some("order_4815"));
+    /// assert!(client.session().age_verify(18).idempotency_key("has spaces").build().is_err());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
         self
@@ -381,33 +393,84 @@ impl fmt::Debug for SessionBuilder<'_> {
 
 impl<'a> SessionBuilder<'a> {
     /// Adds a step.
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// use uip_client::{Block, Step};
+    /// let (req, _, _) = client.session().step(Step::identify([Block::Dob]).gate()).build()?;
+    /// assert!(req.steps[0].gate);
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn step(mut self, step: Step) -> Self {
         self.request.steps.push(step);
         self
     }
 
     /// Adds an `identify` step asking for these blocks.
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// use uip_client::Block;
+    /// let (req, _, _) = client.session().identify([Block::FirstName, Block::Portrait]).build()?;
+    /// assert_eq!(req.steps.len(), 1);
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn identify(self, blocks: impl IntoIterator<Item = Block>) -> Self {
         self.step(Step::identify(blocks))
     }
 
     /// Adds an `identify` step with the default blocks (first name, last name, date of birth).
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// let (req, _, _) = client.session().identify_default().build()?;
+    /// assert_eq!(serde_json::to_string(&req).unwrap(), r#"{"steps":[{"primitive":"identify"}]}"#);
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn identify_default(self) -> Self {
         self.step(Step::identify_default())
     }
 
     /// Adds an `age_verify` step (`min_age` 1..=120).
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// let (req, _, _) = client.session().age_verify(21).build()?;
+    /// assert!(client.session().age_verify(0).build().is_err());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn age_verify(self, min_age: u8) -> Self {
         self.step(Step::age_verify(min_age))
     }
 
     /// Adds a `light_sign` step over these terms (1..=10000 characters).
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// let (req, _, _) = client.session().light_sign("I accept the terms.").build()?;
+    /// assert!(client.session().light_sign("").build().is_err());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn light_sign(self, terms: impl Into<String>) -> Self {
         self.step(Step::light_sign(terms))
     }
 
     /// Adds a `sign` step over the named documents, in this signing order. Add the files with
     /// [`document`](Self::document).
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// use uip_client::Document;
+    /// let (_, docs, _) = client.session()
+    ///     .sign(["a.pdf", "b.pdf"])
+    ///     .document(Document::from_bytes("a.pdf", "A"))
+    ///     .document(Document::from_bytes("b.pdf", "B"))
+    ///     .build()?;
+    /// assert_eq!(docs.len(), 2);
+    /// // A name without a document is refused before sending:
+    /// assert!(client.session().sign(["c.pdf"]).build().is_err());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn sign<I, S>(self, documents: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -417,11 +480,26 @@ impl<'a> SessionBuilder<'a> {
     }
 
     /// Adds a `sign` step over every uploaded document (only when it is the only `sign` step).
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// use uip_client::Document;
+    /// let built = client.session().sign_all().document(Document::from_bytes("a.pdf", "A")).build();
+    /// assert!(built.is_ok());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn sign_all(self) -> Self {
         self.step(Step::sign_all())
     }
 
     /// Makes the step just added a gate.
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// let (req, _, _) = client.session().age_verify(21).gate().light_sign("terms").build()?;
+    /// assert!(req.steps[0].gate && !req.steps[1].gate);
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn gate(mut self) -> Self {
         match self.request.steps.last_mut() {
             Some(step) => step.gate = true,
@@ -431,6 +509,13 @@ impl<'a> SessionBuilder<'a> {
     }
 
     /// Sets the title of the `light_sign` step just added (≤ 200 characters).
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// let (req, _, _) = client.session().light_sign("terms").title("Rental terms").build()?;
+    /// assert!(client.session().age_verify(18).title("no title here").build().is_err());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn title(mut self, title: impl Into<String>) -> Self {
         match self.request.steps.last_mut() {
             Some(Step { params: StepParams::LightSign(p), .. }) => p.title = Some(title.into()),
@@ -440,24 +525,54 @@ impl<'a> SessionBuilder<'a> {
     }
 
     /// Sets the `client_reference_id` (≤ 255 characters), echoed on webhooks, reads and audits.
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// let (req, _, _) = client.session().age_verify(18).client_reference_id("order_4815").build()?;
+    /// assert_eq!(req.client_reference_id.as_deref(), Some("order_4815"));
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn client_reference_id(mut self, id: impl Into<String>) -> Self {
         self.request.client_reference_id = Some(id.into());
         self
     }
 
     /// Adds a metadata entry (≤ 50 keys; key 1..=40 characters, value ≤ 500).
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// let (req, _, _) = client.session().age_verify(18).metadata("cart", "c_991").build()?;
+    /// assert_eq!(req.metadata.unwrap()["cart"], "c_991");
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.request.metadata.get_or_insert_with(BTreeMap::new).insert(key.into(), value.into());
         self
     }
 
     /// Sets the `https` URL of the hosted page's "Return to" button.
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// assert!(client.session().age_verify(18).return_url("https://shop.example.com/done").build().is_ok());
+    /// assert!(client.session().age_verify(18).return_url("http://shop.example.com/done").build().is_err());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn return_url(mut self, url: impl Into<String>) -> Self {
         self.request.return_url = Some(url.into());
         self
     }
 
     /// Sets the session's time to live (60 s to 24 h, whole seconds; default 1 h).
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// use std::time::Duration;
+    /// let (req, _, _) = client.session().age_verify(18).expires_in(Duration::from_secs(600)).build()?;
+    /// assert_eq!(req.expires_in, Some(600));
+    /// assert!(client.session().age_verify(18).expires_in(Duration::from_secs(30)).build().is_err());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn expires_in(mut self, ttl: Duration) -> Self {
         if ttl.subsec_nanos() != 0 {
             self.misuse("expires_in", "expires_in must be whole seconds");
@@ -473,12 +588,28 @@ impl<'a> SessionBuilder<'a> {
     }
 
     /// Adds a document for the `sign` steps.
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// use uip_client::Document;
+    /// let built = client.session().sign_all().document(Document::from_bytes("lease.pdf", "%PDF")).build()?;
+    /// assert_eq!(built.1[0].name(), "lease.pdf");
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn document(mut self, document: Document) -> Self {
         self.documents.push(document);
         self
     }
 
     /// Adds several documents.
+    ///
+    /// ```
+    /// # let client = uip_client::Client::new("uip_test_sandbox")?;
+    /// use uip_client::Document;
+    /// let docs = ["a.txt", "b.txt"].map(|n| Document::from_bytes(n, n));
+    /// assert!(client.session().sign_all().documents(docs).build().is_ok());
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
     pub fn documents(mut self, documents: impl IntoIterator<Item = Document>) -> Self {
         self.documents.extend(documents);
         self
@@ -522,6 +653,13 @@ impl<'a> SessionBuilder<'a> {
     /// Validates and sends the create: JSON, or multipart when there are documents.
     ///
     /// See [`Client::create_session_with_options`] for idempotency and retries.
+    ///
+    /// ```no_run
+    /// # async fn run(client: uip_client::Client) -> Result<(), uip_client::Error> {
+    /// let session = client.session().age_verify(21).send().await?;
+    /// println!("{}", session.url.expose());
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<CreatedSession, Error> {
         let client = self.client;
         let (request, documents, options) = self.build()?;

@@ -156,3 +156,18 @@ async fn a_refused_connection_is_a_connect_error() {
         assert!(!text.contains("/v1/sessions"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sessions/sess_abc123"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/elsewhere"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/elsewhere")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    let err = client(&server).get_session("sess_abc123").await.unwrap_err();
+    assert_eq!(err.status(), Some(302));
+    assert!(!err.is_retryable());
+}
