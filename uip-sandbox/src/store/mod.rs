@@ -190,9 +190,12 @@ impl State {
             }
         }
         if let Some(n) = next {
-            if let Some(d) = self.deliveries.get_mut(&n) {
+            if let Some(d) = self.delivery_mut(n) {
                 let due = d.next_attempt_at.unwrap_or(real_now).max(real_now);
                 d.next_attempt_at = Some(due);
+                // Its retry horizon counts from when it may first be attempted, not from when
+                // it was queued behind the head that just finished.
+                d.round_started_at = d.round_started_at.max(real_now);
                 self.due.insert((due, n));
             }
         }
