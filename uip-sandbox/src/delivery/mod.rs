@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
 use uip_types::sandbox::{DeliveryAttempt, DeliveryFault, DeliveryStatus};
 use uip_types::{WebhookSecret, HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 
@@ -30,11 +31,25 @@ struct Job {
     fault: Option<DeliveryFault>,
 }
 
-/// Runs until `shutdown` flips.
+/// Longest delay or horizon the dispatcher computes with: longer means "never" in practice,
+/// and keeps timestamps far from chrono's limits (adding `TimeDelta::MAX` would panic).
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `t + d`, with `d` capped at [`FOREVER`].
+fn later(t: uip_types::Timestamp, d: Duration) -> uip_types::Timestamp {
+    let d = TimeDelta::from_std(d.min(FOREVER)).unwrap_or(TimeDelta::MAX);
+    t.checked_add_signed(d).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
+/// Runs until `shutdown` flips, then lets the attempts in flight finish and record their
+/// outcome (each is bounded by the attempt timeout). Dropping the task aborts them instead.
 pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let permits = Arc::new(Semaphore::new(shared.settings.delivery_concurrency.max(1)));
+    let mut attempts = JoinSet::new();
     loop {
-        let next_due = take_due(&shared, &permits);
+        // Reap finished attempts so the set does not grow.
+        while attempts.try_join_next().is_some() {}
+        let next_due = take_due(&shared, &permits, &mut attempts);
         let sleep = match next_due {
             Some(due) => (due - clock::real_now()).to_std().unwrap_or(Duration::ZERO),
             None => Duration::from_secs(3600),
@@ -42,13 +57,19 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
         tokio::select! {
             _ = shared.delivery_wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => break,
         }
     }
+    let grace = shared.settings.delivery_timeout.saturating_add(Duration::from_secs(1));
+    let _ = tokio::time::timeout(grace, async { while attempts.join_next().await.is_some() {} }).await;
 }
 
 /// Starts every due attempt a permit allows; returns when the next one is due.
-fn take_due(shared: &Arc<Shared>, permits: &Arc<Semaphore>) -> Option<uip_types::Timestamp> {
+fn take_due(
+    shared: &Arc<Shared>,
+    permits: &Arc<Semaphore>,
+    attempts: &mut JoinSet<()>,
+) -> Option<uip_types::Timestamp> {
     let now = clock::real_now();
     let mut jobs = Vec::new();
     let next = shared
@@ -84,7 +105,7 @@ fn take_due(shared: &Arc<Shared>, permits: &Arc<Semaphore>) -> Option<uip_types:
         .unwrap_or(None);
     for (job, permit) in jobs {
         let shared = Arc::clone(shared);
-        tokio::spawn(async move {
+        attempts.spawn(async move {
             let attempts = attempt(&shared, &job).await;
             record(&shared, job.seq, attempts);
             drop(permit);
@@ -187,9 +208,8 @@ fn record(shared: &Shared, seq: u64, attempts: Vec<(DeliveryAttempt, Option<(u64
         d.round_failures += 1;
         let exp = d.round_failures.saturating_sub(1).min(40);
         let delay = settings.retry_base.saturating_mul(1u32 << exp.min(31)).min(settings.retry_max);
-        let next = now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX);
-        let horizon_end =
-            d.round_started_at + TimeDelta::from_std(settings.retry_horizon).unwrap_or(TimeDelta::MAX);
+        let next = later(now, delay);
+        let horizon_end = later(d.round_started_at, settings.retry_horizon);
         if next > horizon_end {
             d.status = DeliveryStatus::Failed;
             d.next_attempt_at = None;
