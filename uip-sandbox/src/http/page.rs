@@ -64,15 +64,29 @@ fn set_cookie(resp: &mut Response, id: &str, token: &BindingToken) {
     }
 }
 
+/// The page and its messages load only their own assets: no inline script, no third party, no framing.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                        connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn page_headers(r: &mut Response) {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+}
+
 fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/_assets/page.css\"></head>\
-         <body><main class=\"card\" data-testid=\"{testid}\" role=\"alert\"><h1>{title}</h1><p>{text}</p></main></body></html>"
+         <meta name=\"robots\" content=\"noindex, nofollow\">\
+         <title>{title} — UIP sandbox</title><link rel=\"stylesheet\" href=\"/_assets/page.css\"></head>\
+         <body><header class=\"banner\"><p class=\"sandbox-tag\">Sandbox — simulated wallet, no real IDs</p></header>\
+         <main class=\"card message\" data-testid=\"{testid}\"><h1>{title}</h1><p>{text}</p></main></body></html>"
     );
     let mut r = (status, Html(body)).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    page_headers(&mut r);
     r
 }
 
@@ -81,8 +95,7 @@ async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
     match service::open(&shared, &id, token(&headers)) {
         Ok(t) => {
             let mut r = Html(PAGE_HTML).into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r.headers_mut().insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            page_headers(&mut r);
             set_cookie(&mut r, &id, &t);
             r
         }
