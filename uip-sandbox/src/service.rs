@@ -387,10 +387,17 @@ fn step_window(shared: &Shared) -> TimeDelta {
     TimeDelta::from_std(shared.settings.step_window).unwrap_or(TimeDelta::seconds(600))
 }
 
+/// Lazy expiry for an access that names a session of `biz` without otherwise touching it
+/// (DECISIONS §4: every access resolves an elapsed session first). Unknown or foreign: no-op.
+pub(crate) fn resolve_expiry(shared: &Shared, biz: &str, id: &str) {
+    let _ = with_session(shared, Some(biz), id, |_, _| Ok(((), Vec::new())));
+}
+
 /// `GET /v1/audits/{id}`.
 pub(crate) fn get_audit(shared: &Shared, biz: &str, audit_id: &str) -> Result<AuditRecord, ApiError> {
     let (sid, stage) = audit_id.rsplit_once('_').ok_or_else(|| ApiError::not_found("audit"))?;
     let stage: usize = stage.parse().map_err(|_| ApiError::not_found("audit"))?;
+    resolve_expiry(shared, biz, sid);
     shared
         .store
         .read(|st| st.session_of(biz, sid).and_then(|s| s.audits.get(stage).cloned()))

@@ -102,6 +102,10 @@ async fn deliveries(
     Biz(biz): Biz,
     Query(q): Query<DeliveryQuery>,
 ) -> Response {
+    if let Some(sid) = &q.session_id {
+        // Reading a session's deliveries is an access: an elapsed session resolves first.
+        service::resolve_expiry(&shared, &biz, sid);
+    }
     ok(&service::deliveries(&shared, &biz, q.session_id.as_deref()))
 }
 
