@@ -64,15 +64,35 @@ pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Response {
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = param_path(e.path());
         let inner = e.into_inner();
         let err = ApiError::payload(format!("invalid JSON body: {inner}"));
-        if path.is_empty() || path == "." {
+        if path.is_empty() {
             err
         } else {
             err.param(path)
         }
     })
+}
+
+/// The field at fault as a `param` path (`credential.valid_until`, `steps[1]`), up to the first
+/// segment serde could not name: a syntax error has no field (never the placeholder `?`).
+fn param_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => break,
+        }
+    }
+    out
 }
 
 /// Reads a whole body, refusing more than `limit` bytes with 413 `request/too-large`.
