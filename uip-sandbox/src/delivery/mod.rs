@@ -19,6 +19,8 @@ use crate::Shared;
 const WRONG_SECRET: &str = "uip_whsec_this_is_not_your_secret";
 /// How far back a `stale_timestamp` redelivery dates its signature.
 const STALE_BY_S: u64 = 3600;
+/// Most bytes of a receiver's answer read (and thrown away) per attempt.
+const MAX_DRAIN: usize = 64 * 1024;
 
 /// One attempt to make: everything read under the lock, so the POST runs without it.
 struct Job {
@@ -94,8 +96,10 @@ fn take_due(
                     body: bytes::Bytes::from(d.body.clone()),
                     fault: d.fault,
                 };
-                if let Some(d) = st.delivery_mut(seq) {
-                    d.fault = None;
+                if job.fault.is_some() {
+                    if let Some(d) = st.delivery_mut(seq) {
+                        d.fault = None;
+                    }
                 }
                 st.in_flight.insert(seq);
                 jobs.push((job, permit));
@@ -157,10 +161,17 @@ async fn post_once(shared: &Shared, job: &Job) -> (DeliveryAttempt, Option<(u64,
         .send()
         .await;
     let (status_code, error) = match result {
-        Ok(resp) => {
+        Ok(mut resp) => {
             let status = resp.status();
-            // Drain the body (bounded by the timeout) so the connection can be reused.
-            let _ = resp.bytes().await;
+            // Drain the body so the connection can be reused: bounded by the timeout, and by
+            // MAX_DRAIN bytes so a receiver streaming a huge answer cannot fill our memory.
+            let mut drained = 0;
+            while drained < MAX_DRAIN {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => drained += chunk.len(),
+                    _ => break,
+                }
+            }
             let error = (!status.is_success()).then(|| format!("receiver answered {}", status.as_u16()));
             (Some(status.as_u16()), error)
         }
