@@ -101,6 +101,15 @@ async fn main() -> ExitCode {
     if let Some(u) = args.webhook_url {
         builder = builder.webhook_url(u);
     }
+    // Listen for the stop signals before anything is printed: a script may send SIGTERM as soon
+    // as it reads the URL line, and an unhandled SIGTERM would kill the process (status ≠ 0).
+    let stop = match StopSignals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("uip-sandbox: cannot listen for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let sandbox = match builder.start().await {
         Ok(s) => s,
         Err(e) => {
@@ -116,29 +125,49 @@ async fn main() -> ExitCode {
     println!("  webhook URL     {}", creds.webhook_url.as_deref().unwrap_or("(none)"));
     println!("  inbox           {}/_sandbox/inbox", sandbox.base_url());
     println!("UIP_SANDBOX_URL={}", sandbox.base_url());
-    wait_for_signal().await;
+    stop.wait().await;
     eprintln!("uip-sandbox: shutting down");
     sandbox.shutdown().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// Ctrl-C and (on Unix) SIGTERM, registered at once.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let StopSignals { mut interrupt, mut terminate } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let StopSignals {} = self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
