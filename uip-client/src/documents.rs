@@ -142,9 +142,17 @@ impl Document {
     /// ```
     /// assert_eq!(uip_client::Document::from_bytes("a.pdf", vec![0u8; 10]).len(), 10);
     /// ```
-    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Whether the document has no bytes (allowed: an empty file can be signed).
+    ///
+    /// ```
+    /// assert!(uip_client::Document::from_bytes("empty.txt", "").is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     async fn part(&self) -> Result<Part, Error> {
