@@ -1,1 +1,427 @@
-//! Shared helpers for the end-to-end tests.
+//! The harness of the end-to-end tests: `uip-client` talks to an in-process `uip-sandbox`,
+//! and the sandbox delivers signed webhooks to a real HTTP receiver built on
+//! `uip-webhook-verify` (an axum server on `127.0.0.1:0`).
+//!
+//! * [`Receiver`]: reads the raw body, verifies it with a [`Verifier`] (swappable, for secret
+//!   rotation), drops repeats with a [`Deduper`], and records the typed events in arrival
+//!   order, plus every refusal and duplicate.
+//! * [`Env`]: a sandbox with short delivery settings whose default business posts to a
+//!   fresh receiver, a [`Client`] pointed at it, and helpers for the `/_sandbox` control API.
+//! * [`verify_device_signature`], [`manifest_hash`], [`light_sign_hash`]: the checks an
+//!   integrator makes on a signature result, computed independently of the sandbox's code.
+#![forbid(unsafe_code)]
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uip_client::{Client, RetryPolicy};
+use uip_sandbox::{Sandbox, SandboxBuilder};
+use uip_types::sandbox::{BusinessView, PersonaInfo, Personas};
+use uip_types::{SessionEnded, StepCompleted, WebhookEvent, HEADER_SIGNATURE};
+use uip_webhook_verify::{Deduper, Verifier};
+
+pub use uip_webhook_verify;
+
+/// How long a test waits for a webhook before failing.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// The webhook secret the test sandboxes are seeded with (not the sandbox's default, so that a
+/// receiver that verified with the default by mistake would refuse everything).
+pub const E2E_SECRET: &str = "uip_whsec_e2e_0123456789abcdefghijklmnop";
+
+/// The path the receiver listens on.
+pub const WEBHOOK_PATH: &str = "/uip-webhook";
+
+/// One verified, first-seen delivery.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// `X-UIP-Delivery-Id`.
+    pub delivery_id: String,
+    /// `X-UIP-Timestamp`, Unix seconds.
+    pub timestamp: u64,
+    /// `X-UIP-Signature` as received.
+    pub signature: String,
+    /// The raw body the signature covers.
+    pub body: Bytes,
+    /// The typed event.
+    pub event: WebhookEvent,
+}
+
+/// A delivery the receiver refused (it answered 4xx, so the sandbox retries it).
+#[derive(Clone, Debug)]
+pub struct Rejected {
+    /// `VerifyError::kind()`, e.g. `signature_mismatch`.
+    pub kind: &'static str,
+    /// The status the receiver answered.
+    pub status: u16,
+    /// `X-UIP-Delivery-Id`, when present.
+    pub delivery_id: Option<String>,
+}
+
+#[derive(Default)]
+struct Log {
+    received: Vec<Received>,
+    rejected: Vec<Rejected>,
+    duplicates: Vec<String>,
+}
+
+struct Inner {
+    verifier: RwLock<Arc<Verifier>>,
+    seen: Deduper,
+    log: Mutex<Log>,
+    /// Bumped after every POST, so that waiters re-check the log.
+    changed: watch::Sender<u64>,
+}
+
+impl Inner {
+    fn log(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A webhook receiver as an integrator would write it, on `127.0.0.1:0`.
+///
+/// It answers `200` to every verified delivery (repeats included: a repeat was already
+/// handled) and the verifier's suggested status (`401` / `400`) to everything else.
+pub struct Receiver {
+    url: String,
+    inner: Arc<Inner>,
+    task: JoinHandle<()>,
+}
+
+impl Receiver {
+    /// Binds `127.0.0.1:0` and starts serving `POST /uip-webhook` with this verifier.
+    pub async fn start(verifier: Verifier) -> Receiver {
+        let inner = Arc::new(Inner {
+            verifier: RwLock::new(Arc::new(verifier)),
+            seen: Deduper::default(),
+            log: Mutex::new(Log::default()),
+            changed: watch::channel(0).0,
+        });
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind the receiver");
+        let url = format!("http://{}{WEBHOOK_PATH}", listener.local_addr().expect("receiver address"));
+        let app = Router::new().route(WEBHOOK_PATH, post(receive)).with_state(inner.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver { url, inner, task }
+    }
+
+    /// The URL to configure as the business's webhook URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Replaces the verifier (e.g. with one holding the old and the new secret).
+    pub fn set_verifier(&self, verifier: Verifier) {
+        *self.inner.verifier.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(verifier);
+    }
+
+    /// Every verified first-seen delivery, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.log().received.clone()
+    }
+
+    /// The verified events of one session, in arrival order.
+    pub fn events(&self, session_id: &str) -> Vec<WebhookEvent> {
+        self.inner
+            .log()
+            .received
+            .iter()
+            .filter(|r| r.event.session_id() == session_id)
+            .map(|r| r.event.clone())
+            .collect()
+    }
+
+    /// Every refused delivery.
+    pub fn rejected(&self) -> Vec<Rejected> {
+        self.inner.log().rejected.clone()
+    }
+
+    /// Delivery ids that arrived again after they had been handled.
+    pub fn duplicates(&self) -> Vec<String> {
+        self.inner.log().duplicates.clone()
+    }
+
+    /// Waits until `n` events of this session arrived; returns all of them so far.
+    ///
+    /// # Panics
+    /// After `timeout`, naming what did arrive.
+    pub async fn wait_for(&self, session_id: &str, n: usize, timeout: Duration) -> Vec<WebhookEvent> {
+        self.wait_until(timeout, || {
+            let events = self.events(session_id);
+            (events.len() >= n).then_some(events)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{n} events expected, got {:?}", names(&self.events(session_id))))
+    }
+
+    /// Waits for the session's terminal event, lets a moment pass to catch anything sent
+    /// after it (there must be nothing), and returns every event of the session.
+    ///
+    /// # Panics
+    /// After `timeout`, naming what did arrive.
+    pub async fn wait_terminal(&self, session_id: &str, timeout: Duration) -> Vec<WebhookEvent> {
+        self.wait_until(timeout, || {
+            self.events(session_id).iter().any(WebhookEvent::is_terminal).then_some(())
+        })
+        .await
+        .unwrap_or_else(|| panic!("no terminal event; got {:?}", names(&self.events(session_id))));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        self.events(session_id)
+    }
+
+    /// Polls `check` after every POST the receiver gets, until it answers or `timeout` passes.
+    pub async fn wait_until<T>(&self, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+        let mut rx = self.inner.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            rx.borrow_and_update();
+            if let Some(found) = check() {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return check();
+            }
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The names of some events, for assertion messages.
+pub fn names(events: &[WebhookEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            WebhookEvent::StepCompleted(s) => format!("{}[{}]", e.name(), s.stage),
+            _ => e.name().to_owned(),
+        })
+        .collect()
+}
+
+/// The receiver's handler: raw body in, verify, dedupe, record.
+async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let verifier = inner.verifier.read().unwrap_or_else(PoisonError::into_inner).clone();
+    let status = match verifier.verify(&headers, &body) {
+        Ok(delivery) => {
+            let mut log = inner.log();
+            if inner.seen.insert(&delivery.delivery_id) {
+                let signature =
+                    headers.get(HEADER_SIGNATURE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                log.received.push(Received {
+                    delivery_id: delivery.delivery_id,
+                    timestamp: delivery.timestamp,
+                    signature,
+                    body: body.clone(),
+                    event: delivery.event,
+                });
+            } else {
+                log.duplicates.push(delivery.delivery_id);
+            }
+            StatusCode::OK
+        }
+        Err(err) => {
+            let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let delivery_id =
+                headers.get(uip_types::HEADER_DELIVERY_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            inner.log().rejected.push(Rejected { kind: err.kind(), status: status.as_u16(), delivery_id });
+            status
+        }
+    };
+    inner.changed.send_modify(|n| *n += 1);
+    status
+}
+
+/// A sandbox builder with settings that keep a test to seconds: fast webhook retries, a
+/// short attempt timeout, the e2e webhook secret.
+pub fn fast_sandbox() -> SandboxBuilder {
+    Sandbox::builder()
+        .webhook_secret(E2E_SECRET)
+        .retry_base(Duration::from_millis(25))
+        .retry_max(Duration::from_millis(250))
+        .retry_horizon(Duration::from_secs(60))
+        .delivery_timeout(Duration::from_secs(3))
+        .expiry_sweep(Duration::from_millis(100))
+}
+
+/// A client for a sandbox's default business, with quick retries.
+pub fn client_for(sandbox: &Sandbox) -> Client {
+    Client::builder(sandbox.api_key().expose())
+        .base_url(sandbox.api_url())
+        .timeout(Duration::from_secs(10))
+        .retry_policy(RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_millis(20),
+            cap: Duration::from_secs(2),
+        })
+        .build()
+        .expect("client")
+}
+
+/// Client ↔ sandbox ↔ receiver, wired up.
+pub struct Env {
+    /// The in-process sandbox; its default business posts webhooks to `receiver`.
+    pub sandbox: Sandbox,
+    /// The test's webhook receiver, verifying with [`E2E_SECRET`].
+    pub receiver: Receiver,
+    /// A client for the default business.
+    pub client: Client,
+    /// A plain HTTP client for the control API and raw requests.
+    pub http: reqwest::Client,
+}
+
+impl Env {
+    /// The default environment (see [`fast_sandbox`]).
+    pub async fn start() -> Env {
+        Env::with(|b| b).await
+    }
+
+    /// An environment whose sandbox is further configured by `configure`.
+    pub async fn with(configure: impl FnOnce(SandboxBuilder) -> SandboxBuilder) -> Env {
+        let receiver = Receiver::start(Verifier::new(E2E_SECRET).expect("verifier")).await;
+        let sandbox = configure(fast_sandbox().webhook_url(receiver.url())).start().await.expect("sandbox");
+        let client = client_for(&sandbox);
+        Env { sandbox, receiver, client, http: reqwest::Client::new() }
+    }
+
+    /// A request to the sandbox (path from the root, e.g. `/_sandbox/business`) with the
+    /// default business's key.
+    pub fn control(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.sandbox.base_url()))
+            .bearer_auth(self.sandbox.api_key().expose())
+    }
+
+    /// Sends a control request with a JSON body, expects 200, returns the JSON answer.
+    pub async fn control_json(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let resp = self.control(method.clone(), path).json(&body).send().await.expect("control request");
+        let status = resp.status();
+        let text = resp.text().await.expect("control body");
+        assert!(status.is_success(), "{method} {path} {body}: {status} {text}");
+        serde_json::from_str(&text).expect("control JSON")
+    }
+
+    /// `PATCH /_sandbox/business`.
+    pub async fn patch_business(&self, patch: Value) -> BusinessView {
+        let v = self.control_json(reqwest::Method::PATCH, "/_sandbox/business", patch).await;
+        serde_json::from_value(v).expect("business view")
+    }
+
+    /// `GET /_sandbox/business`.
+    pub async fn business(&self) -> BusinessView {
+        let resp = self.control(reqwest::Method::GET, "/_sandbox/business").send().await.expect("business");
+        assert!(resp.status().is_success(), "GET /_sandbox/business: {}", resp.status());
+        resp.json().await.expect("business view")
+    }
+
+    /// `POST /_sandbox/faults`.
+    pub async fn inject_fault(&self, plan: Value) {
+        self.control_json(reqwest::Method::POST, "/_sandbox/faults", plan).await;
+    }
+
+    /// A built-in persona from `GET /_sandbox/personas` (no key needed).
+    pub async fn persona(&self, id: &str) -> PersonaInfo {
+        let url = format!("{}/_sandbox/personas", self.sandbox.base_url());
+        let personas: Personas =
+            self.http.get(url).send().await.expect("personas").json().await.expect("personas JSON");
+        personas.personas.into_iter().find(|p| p.id == id).unwrap_or_else(|| panic!("no persona {id}"))
+    }
+
+    /// `POST /v1/sessions` as raw JSON (to see headers such as `Idempotent-Replayed`).
+    pub async fn raw_create(&self, body: &Value, idempotency_key: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}/sessions", self.sandbox.api_url()))
+            .bearer_auth(self.sandbox.api_key().expose())
+            .json(body);
+        if let Some(key) = idempotency_key {
+            req = req.header("Idempotency-Key", key);
+        }
+        req.send().await.expect("raw create")
+    }
+}
+
+/// The `step.completed` payload of an event.
+///
+/// # Panics
+/// When the event is another one.
+pub fn step(event: &WebhookEvent) -> &StepCompleted {
+    match event {
+        WebhookEvent::StepCompleted(s) => s,
+        other => panic!("expected step.completed, got {other:?}"),
+    }
+}
+
+/// The payload of a terminal `session.*` event, checking its name.
+///
+/// # Panics
+/// When the event is another one.
+pub fn ended<'a>(event: &'a WebhookEvent, name: &str) -> &'a SessionEnded {
+    assert_eq!(event.name(), name, "{event:?}");
+    match event {
+        WebhookEvent::SessionCompleted(e)
+        | WebhookEvent::SessionStopped(e)
+        | WebhookEvent::SessionFailed(e)
+        | WebhookEvent::SessionExpired(e) => e,
+        other => panic!("expected {name}, got {other:?}"),
+    }
+}
+
+/// Checks a device signature the way an integrator would: Ed25519 by the persona's public key
+/// (base64url, as `GET /_sandbox/personas` publishes it) over the UTF-8 bytes of
+/// `document_hash`; the signature is base64url without padding.
+pub fn verify_device_signature(
+    public_key_b64: &str,
+    document_hash: &str,
+    signature_b64: &str,
+) -> Result<(), String> {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let key: [u8; 32] = b64
+        .decode(public_key_b64)
+        .map_err(|e| format!("public key is not base64url: {e}"))?
+        .try_into()
+        .map_err(|_| "public key is not 32 bytes".to_owned())?;
+    let key = VerifyingKey::from_bytes(&key).map_err(|e| format!("public key: {e}"))?;
+    let sig = b64.decode(signature_b64).map_err(|e| format!("signature is not base64url: {e}"))?;
+    let sig = Signature::from_slice(&sig).map_err(|e| format!("signature: {e}"))?;
+    key.verify(document_hash.as_bytes(), &sig).map_err(|e| format!("signature does not verify: {e}"))
+}
+
+/// The `document_hash` of a `sign` step over these documents in signing order (DECISIONS §2):
+/// `sha256:` + hex(SHA-256 of the lines `{index}:{sha256_hex}:{size}:{filename}\n`).
+pub fn manifest_hash(documents: &[(&str, &[u8])]) -> String {
+    let manifest: String = documents
+        .iter()
+        .enumerate()
+        .map(|(i, (name, bytes))| {
+            format!("{i}:{}:{}:{name}\n", hex::encode(Sha256::digest(bytes)), bytes.len())
+        })
+        .collect();
+    format!("sha256:{}", hex::encode(Sha256::digest(manifest.as_bytes())))
+}
+
+/// The `document_hash` of a `light_sign` step: `sha256:` + hex(SHA-256(terms)).
+pub fn light_sign_hash(terms: &str) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(terms.as_bytes())))
+}
+
+/// `{"fail_next": n, "with": with}` for [`Env::inject_fault`].
+pub fn fault(n: u32, with: Value) -> Value {
+    json!({ "fail_next": n, "with": with })
+}
