@@ -1,0 +1,241 @@
+//! Sign a contract: upload two documents with a `sign` session (multipart), let the user sign,
+//! and check the device signature from the webhook with `ed25519-dalek`.
+//!
+//! ```sh
+//! cargo run -p uip-sandbox                               # terminal 1
+//! cargo run -p uip-examples --example sign_contract      # terminal 2
+//! ```
+//!
+//! `UIP_SANDBOX_URL` (default `http://127.0.0.1:8787`) and `UIP_API_KEY` (default
+//! `uip_test_sandbox`) point it elsewhere.
+//!
+//! UIP hashes each uploaded file, then one manifest over all of them in signing order; the
+//! user's wallet signs that `document_hash`. The example recomputes the manifest hash itself,
+//! and verifies the Ed25519 signature against the signer's device public key (in the sandbox,
+//! the persona's key from `GET /_sandbox/personas`). Webhooks are received by a verifying
+//! receiver on `127.0.0.1:<random port>`; the business's webhook URL points to it for the run.
+
+use std::error::Error;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use uip_client::{Client, Document, Proof};
+use uip_types::StepResult;
+use uip_webhook_verify::{Deduper, Verifier, WebhookEvent};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+const CONTRACT: &str = "\
+RENTAL AGREEMENT
+Landlord: Example Homes Ltd. Tenant: the signer.
+Flat 3, 12 Example Street, from 1 June 2026, 1 200 USD per month.
+";
+const ANNEX: &str = "Annex A: parking space 12 is included.\n";
+
+/// The persona who signs (any built-in one that verifies: jane-doe, minor, no-portrait, …).
+const SIGNER: &str = "jane-doe";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match example().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn example() -> Result<(), BoxError> {
+    let base = std::env::var("UIP_SANDBOX_URL").unwrap_or_else(|_| "http://127.0.0.1:8787".to_owned());
+    let base = base.trim_end_matches('/').to_owned();
+    let key = std::env::var("UIP_API_KEY").unwrap_or_else(|_| "uip_test_sandbox".to_owned());
+    let sandbox = Sandbox { http: reqwest::Client::new(), base: base.clone(), key: key.clone() };
+
+    let business = sandbox.control(Method::GET, "/_sandbox/business", None).await?;
+    let secret = business["webhook_secret"].as_str().ok_or("the business has no webhook secret")?;
+    let previous_url = business["webhook_url"].clone();
+    let (webhook_url, mut events) = start_receiver(Verifier::new(secret)?).await?;
+    sandbox.control(Method::PATCH, "/_sandbox/business", Some(json!({ "webhook_url": webhook_url }))).await?;
+    println!("webhook receiver listening on {webhook_url}");
+
+    let client = Client::builder(key).base_url(format!("{base}/v1")).build()?;
+    let outcome = tokio::select! {
+        r = run(&client, &sandbox, &mut events) => r,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+    };
+
+    sandbox
+        .control(Method::PATCH, "/_sandbox/business", Some(json!({ "webhook_url": previous_url })))
+        .await?;
+    println!("restored the business's webhook URL ({})", previous_url.as_str().unwrap_or("none"));
+    outcome
+}
+
+async fn run(
+    client: &Client,
+    sandbox: &Sandbox,
+    events: &mut mpsc::UnboundedReceiver<WebhookEvent>,
+) -> Result<(), BoxError> {
+    // A multipart create: the session JSON plus one part per file, signed in this order.
+    let session = client
+        .session()
+        .sign(["rental-agreement.txt", "annex-a.txt"])
+        .document(Document::from_bytes("rental-agreement.txt", CONTRACT))
+        .document(Document::from_bytes("annex-a.txt", ANNEX))
+        .client_reference_id("lease-2026-0042")
+        .send()
+        .await?;
+    let id = session.id.as_str();
+    println!("created sign session {id} with 2 documents ({} + {} bytes)", CONTRACT.len(), ANNEX.len());
+
+    // What the wallet will sign, computed here from the files alone.
+    let expected =
+        manifest_hash(&[("rental-agreement.txt", CONTRACT.as_bytes()), ("annex-a.txt", ANNEX.as_bytes())]);
+    println!("expected document_hash (manifest of both files): {expected}");
+
+    // The user reads the documents on the hosted page and signs in their wallet.
+    let simulate = format!("/_sandbox/sessions/{id}/simulate");
+    let view = sandbox.control(Method::POST, &simulate, Some(json!({ "persona": SIGNER }))).await?;
+    println!(
+        "simulated the signer ({SIGNER}, Apple Wallet): session is {}",
+        view["status"].as_str().unwrap_or("?")
+    );
+
+    let WebhookEvent::StepCompleted(step) = next_event(events).await? else {
+        return Err("expected step.completed first".into());
+    };
+    let StepResult::Signature { signature, document_hash } = step.result else {
+        return Err(format!("unexpected result {:?}", step.result).into());
+    };
+    println!("webhook step.completed: document_hash {document_hash}");
+    println!("                        signature     {signature}");
+    if document_hash != expected {
+        return Err("the signed document_hash is not the manifest of the uploaded files".into());
+    }
+    println!("✓ the signed hash is the manifest of exactly these two files");
+
+    // The signer's device key. With a real wallet it comes from the credential; the sandbox
+    // publishes its personas' keys.
+    let personas = sandbox.control(Method::GET, "/_sandbox/personas", None).await?;
+    let public_key = personas["personas"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["id"] == SIGNER))
+        .and_then(|p| p["device_public_key"].as_str())
+        .ok_or("persona not found")?;
+    verify_device_signature(public_key, &document_hash, &signature)?;
+    println!("✓ Ed25519 signature verified with {SIGNER}'s device key {public_key}");
+
+    let terminal = next_event(events).await?;
+    println!("webhook {}", terminal.name());
+
+    let audit = client.get_audit(&step.audit_id).await?;
+    println!("audit {}: record_hash {}", audit.id, audit.record_hash);
+    if let Proof::Sign { documents, .. } = &audit.proof {
+        for d in documents {
+            println!("  signed {} ({} bytes, {})", d.name, d.size, d.sha256);
+        }
+    }
+    Ok(())
+}
+
+/// `sha256:` + hex(SHA-256 of the lines `{index}:{sha256_hex}:{size}:{filename}\n`).
+fn manifest_hash(documents: &[(&str, &[u8])]) -> String {
+    let manifest: String = documents
+        .iter()
+        .enumerate()
+        .map(|(i, (name, bytes))| {
+            format!("{i}:{}:{}:{name}\n", hex::encode(Sha256::digest(bytes)), bytes.len())
+        })
+        .collect();
+    format!("sha256:{}", hex::encode(Sha256::digest(manifest.as_bytes())))
+}
+
+/// Ed25519 over the UTF-8 bytes of `document_hash`; key and signature are base64url, unpadded.
+fn verify_device_signature(public_key: &str, document_hash: &str, signature: &str) -> Result<(), BoxError> {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let key: [u8; 32] = b64.decode(public_key)?.try_into().map_err(|_| "the public key is not 32 bytes")?;
+    let key = VerifyingKey::from_bytes(&key)?;
+    let signature = Signature::from_slice(&b64.decode(signature)?)?;
+    key.verify(document_hash.as_bytes(), &signature)?;
+    Ok(())
+}
+
+async fn next_event(events: &mut mpsc::UnboundedReceiver<WebhookEvent>) -> Result<WebhookEvent, BoxError> {
+    tokio::time::timeout(Duration::from_secs(15), events.recv())
+        .await
+        .map_err(|_| "no webhook within 15 s")?
+        .ok_or_else(|| "the receiver stopped".into())
+}
+
+/// The sandbox's control API, with the business's key.
+struct Sandbox {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Sandbox {
+    async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, BoxError> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.request(method.clone(), &url).bearer_auth(&self.key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.map_err(|e| {
+            format!("{method} {url}: {e}\n  is the sandbox running? start it with: cargo run -p uip-sandbox")
+        })?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            return Err(format!("{method} {url}: HTTP {status}: {text}").into());
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+struct Receiver {
+    verifier: Verifier,
+    seen: Deduper,
+    events: mpsc::UnboundedSender<WebhookEvent>,
+}
+
+/// A webhook receiver on 127.0.0.1:0: verify the raw body, skip repeats, pass the event on.
+async fn start_receiver(
+    verifier: Verifier,
+) -> Result<(String, mpsc::UnboundedReceiver<WebhookEvent>), BoxError> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let state = Arc::new(Receiver { verifier, seen: Deduper::default(), events: tx });
+    let app = Router::new().route("/uip-webhook", post(receive)).with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/uip-webhook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, rx))
+}
+
+async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    match receiver.verifier.verify(&headers, &body) {
+        Ok(delivery) => {
+            if receiver.seen.insert(&delivery.delivery_id) {
+                let _ = receiver.events.send(delivery.event);
+            }
+            StatusCode::OK
+        }
+        Err(err) => {
+            eprintln!("refused a delivery: {err}");
+            StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+        }
+    }
+}
