@@ -471,7 +471,10 @@ fn parse_signature(raw: &[u8]) -> Result<[u8; 32], VerifyError> {
 
 /// The body as a typed event; anything else is a [`VerifyError::MalformedPayload`].
 pub(crate) fn parse_event(body: &[u8]) -> Result<WebhookEvent, VerifyError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
+    // Validating UTF-8 once up front is cheaper than serde_json's per-string checks.
+    let text = std::str::from_utf8(body)
+        .map_err(|e| VerifyError::MalformedPayload { reason: format!("the body is not UTF-8 JSON: {e}") })?;
+    let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| VerifyError::MalformedPayload { reason: format!("the body is not JSON: {e}") })?;
     WebhookEvent::from_value(value).map_err(|reason| VerifyError::MalformedPayload { reason })
 }
@@ -603,6 +606,22 @@ mod tests {
         }
         assert!(verifier().verify_signature(&pairs(HEADER_EVENT), BODY).is_ok());
         assert!(verifier().verify_signature(&pairs(HEADER_DELIVERY_ID), BODY).is_ok());
+    }
+
+    #[test]
+    fn a_validly_signed_body_that_is_not_an_envelope_is_a_malformed_payload() {
+        let secret = WebhookSecret::new(SECRET);
+        for body in [
+            &b"\xff\xfe"[..],
+            b"not json",
+            b"[]",
+            br#"{"event":"step.completed","data":{}}"#,
+            br#"{"data":{}}"#,
+        ] {
+            let h = SignedHeaders::new(&secret, "step.completed", "d", NOW, body);
+            assert_eq!(verifier().verify(&h, body).unwrap_err().kind(), "malformed_payload", "{body:?}");
+            assert_eq!(verifier().verify_signature(&h, body), Ok(NOW), "verify-only does not parse");
+        }
     }
 
     #[test]
