@@ -221,8 +221,8 @@ impl Verifier {
 
     /// Verifies a delivery and parses its body into a typed event.
     ///
-    /// Needs all four `X-UIP-*` headers. Checks, in order: every header is present, the
-    /// timestamp is decimal Unix seconds, the signature is 64 hex characters (either case), the
+    /// Needs all four `X-UIP-*` headers. Checks, in order: every header is present, the event
+    /// and delivery id are non-empty UTF-8, the timestamp is decimal Unix seconds, the signature is 64 hex characters (either case), the
     /// timestamp is within the tolerance, the signature matches one of the secrets (constant-time
     /// comparison), the body parses as a webhook envelope whose `event` equals `X-UIP-Event`.
     /// An event name this version does not know is not an error: it parses to
@@ -357,8 +357,10 @@ impl Verifier {
     fn verify_dyn(&self, headers: &dyn HeaderSource, body: &[u8]) -> Result<VerifiedDelivery, VerifyError> {
         let timestamp = required(headers, HEADER_TIMESTAMP)?;
         let signature = required(headers, HEADER_SIGNATURE)?;
-        let event_name = text_header(headers, HEADER_EVENT)?;
-        let delivery_id = text_header(headers, HEADER_DELIVERY_ID)?;
+        let event_name = required(headers, HEADER_EVENT)?;
+        let delivery_id = required(headers, HEADER_DELIVERY_ID)?;
+        let event_name = text(event_name, HEADER_EVENT)?;
+        let delivery_id = text(delivery_id, HEADER_DELIVERY_ID)?;
         let timestamp = self.check(timestamp, signature, body)?;
         let event = parse_event(body)?;
         if event.name() != event_name {
@@ -430,8 +432,7 @@ fn required<'h, H: HeaderSource + ?Sized>(
     headers.header(name).ok_or(VerifyError::MissingHeader { header: name })
 }
 
-fn text_header<'h>(headers: &'h dyn HeaderSource, name: &'static str) -> Result<&'h str, VerifyError> {
-    let raw = required(headers, name)?;
+fn text<'h>(raw: &'h [u8], name: &'static str) -> Result<&'h str, VerifyError> {
     if raw.is_empty() {
         return Err(VerifyError::MalformedHeader { header: name, reason: "the value is empty" });
     }
