@@ -320,6 +320,16 @@ async fn json_body_over_one_mib_is_413() {
     let r =
         send(env.post("/v1/sessions").header("content-type", "application/json").body(body.clone())).await;
     r.err(413, "request/too-large", None);
+    // The limit itself is fine: exactly 1 MiB is parsed (and here refused for its content).
+    let head = r#"{"steps":[{"primitive":"identify"}],"client_reference_id":""#;
+    let exact = format!("{head}{}\"}}", "a".repeat(1024 * 1024 - head.len() - 2));
+    assert_eq!(exact.len(), 1024 * 1024);
+    let r =
+        send(env.post("/v1/sessions").header("content-type", "application/json").body(exact.clone())).await;
+    r.err(400, "request/invalid-field", Some("client_reference_id"));
+    let over = format!("{exact} ");
+    let r = send(env.post("/v1/sessions").header("content-type", "application/json").body(over)).await;
+    r.err(413, "request/too-large", None);
     // Also when the length is not declared up front (chunked).
     let stream = futures::stream::iter(
         body.into_bytes().chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),

@@ -423,6 +423,29 @@ async fn redeliver_with_faults() {
     assert_ne!(attempts[1]["status_code"], 204, "the badly signed attempt is refused: {attempts:?}");
     assert_eq!(attempts[2]["status_code"], 204);
 
+    // stale_timestamp: signed as of an hour ago, refused by the inbox, then retried fresh.
+    let r = send(
+        env.post(&format!("/_sandbox/deliveries/{encoded}/redeliver"))
+            .json(&json!({"fault": "stale_timestamp"})),
+    )
+    .await;
+    r.ok();
+    let list = wait_deliveries(&env, &id, |l| {
+        l[0]["status"] == "delivered" && l[0]["attempts"].as_array().unwrap().len() == 5
+    })
+    .await;
+    let attempts = list[0]["attempts"].as_array().unwrap();
+    assert_ne!(attempts[3]["status_code"], 204, "the stale attempt is refused: {attempts:?}");
+    assert_eq!(attempts[4]["status_code"], 204);
+    let inbox = send(env.get("/_sandbox/inbox")).await;
+    let received = inbox.ok()["received"].as_array().unwrap().clone();
+    let refused: Vec<&Value> = received.iter().filter(|e| e["verified"] == false).collect();
+    assert_eq!(refused.len(), 2, "bad_signature and stale_timestamp");
+    for e in &refused {
+        assert_keys(e, &["delivery_id", "event", "verified", "error", "received_at", "body"]);
+    }
+    assert_keys(&received[0], &["delivery_id", "event", "verified", "received_at", "body"]);
+
     // Unknown or foreign ids.
     send(env.post("/_sandbox/deliveries/nope/redeliver")).await.err(404, "resource/not-found", None);
     let (_, other) = env.new_business(json!({})).await;

@@ -346,3 +346,43 @@ async fn origin_follows_the_public_url() {
     let r = send(env.http.get(format!("{local}/s/{id}/request")).header("X-UIP-Binding", binding)).await;
     assert_eq!(r.ok()["origin"], "https://verify.example.com:8443");
 }
+
+#[tokio::test]
+async fn concurrent_replays_of_one_response_verify_once() {
+    let env = start().await;
+    let before = env.balance().await;
+    let id = env
+        .create_steps(
+            json!([{"primitive": "light_sign", "params": {"terms": "t"}}, {"primitive": "identify"}]),
+        )
+        .await;
+    let mut b = env.browser(&id);
+    b.open().await.ok();
+    let n = b.nonce().await;
+    let body = json!({"nonce": n, "wallet": "apple-wallet", "action": "share"});
+    let answers = futures::future::join_all((0..8).map(|_| b.respond(&body))).await;
+    assert_eq!(answers.iter().filter(|r| r.status == 200).count(), 1);
+    for r in answers.iter().filter(|r| r.status != 200) {
+        r.err(409, "session/stale-nonce", Some("nonce"));
+    }
+    assert_eq!(env.balance().await, before - 2, "charged once");
+    assert_eq!(env.event_names(&id), vec!["step.completed"]);
+}
+
+#[tokio::test]
+async fn concurrent_decisions_apply_once() {
+    let env = start().await;
+    let id =
+        env.create_steps(json!([{"primitive": "identify", "gate": true}, {"primitive": "identify"}])).await;
+    env.run_user(&id).await;
+    let answers = futures::future::join_all(
+        (0..6).map(|i| env.decide(&id, if i % 2 == 0 { "continue" } else { "stop" })),
+    )
+    .await;
+    assert_eq!(answers.iter().filter(|r| r.status == 200).count(), 1);
+    for r in answers.iter().filter(|r| r.status != 200) {
+        r.err(409, "session/not-awaiting-decision", None);
+    }
+    let names = env.event_names(&id);
+    assert!(names == ["step.completed"] || names == ["step.completed", "session.stopped"], "{names:?}");
+}
