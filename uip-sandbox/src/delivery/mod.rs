@@ -77,14 +77,13 @@ fn take_due(
     let next = shared
         .store
         .write(|st| {
-            while let Some(&(due, seq)) = st.due.first() {
-                if due > now {
-                    return Some(due);
-                }
-                let Ok(permit) = Arc::clone(permits).try_acquire_owned() else {
-                    return None;
+            loop {
+                // Every permit taken: a finishing attempt wakes the dispatcher.
+                let Ok(permit) = Arc::clone(permits).try_acquire_owned() else { return None };
+                let seq = match st.pop_due(now) {
+                    Ok(seq) => seq,
+                    Err(next) => return next,
                 };
-                st.due.pop_first();
                 let Some(d) = st.deliveries.get(&seq).filter(|d| d.is_open()) else { continue };
                 let business = st.businesses.get(&d.business_id);
                 let job = Job {
@@ -104,7 +103,6 @@ fn take_due(
                 st.in_flight.insert(seq);
                 jobs.push((job, permit));
             }
-            None
         })
         .unwrap_or(None);
     for (job, permit) in jobs {
@@ -207,8 +205,16 @@ fn record(shared: &Shared, seq: u64, attempts: Vec<(DeliveryAttempt, Option<(u64
         let Some(d) = st.delivery_mut(seq) else { return false };
         let last = attempts.last().map(|(a, signed)| (a.status_code, signed.clone()));
         let ok = last.as_ref().is_some_and(|(code, _)| code.is_some_and(|c| (200..300).contains(&c)));
+        // A redelivery asked for while this attempt was in flight starts a new round.
+        let redelivered = attempts.first().is_some_and(|(a, _)| d.round_started_at > a.at);
         d.attempts.extend(attempts.into_iter().map(|(a, _)| a));
         let sid = d.session_id.clone();
+        if ok && redelivered {
+            // Send it once more, as asked: the store schedules the open head for now.
+            d.status = DeliveryStatus::Pending;
+            d.next_attempt_at = Some(now);
+            return false;
+        }
         if ok {
             d.delivered_signature = last.and_then(|(_, signed)| signed);
             d.status = DeliveryStatus::Delivered;
@@ -228,7 +234,7 @@ fn record(shared: &Shared, seq: u64, attempts: Vec<(DeliveryAttempt, Option<(u64
         } else {
             d.status = DeliveryStatus::Retrying;
             d.next_attempt_at = Some(next);
-            st.due.insert((next, seq));
+            st.schedule(seq, next);
         }
         false
     });

@@ -58,8 +58,11 @@ pub(crate) struct State {
     pub delivery_ids: HashMap<String, u64>,
     /// Per session, the open deliveries in order; the head is the only one that may be attempted.
     pub queues: HashMap<SessionId, VecDeque<u64>>,
-    /// Heads ready to attempt, by due time (real).
+    /// Heads ready to attempt, by due time (real). Change it only through
+    /// [`State::schedule`] and [`State::pop_due`], which keep `due_of` in step.
     pub due: BTreeSet<(Timestamp, u64)>,
+    /// The entry each scheduled delivery has in `due`.
+    due_of: HashMap<u64, Timestamp>,
     /// Heads being attempted right now.
     pub in_flight: HashSet<u64>,
     pub next_seq: u64,
@@ -171,7 +174,43 @@ impl State {
         let q = self.queues.entry(session_id).or_default();
         q.push_back(seq);
         if q.len() == 1 {
-            self.due.insert((due, seq));
+            self.schedule(seq, due);
+        }
+    }
+
+    /// Makes a queue head due at `at` (replacing the time it was due at before, if any).
+    pub fn schedule(&mut self, seq: u64, at: Timestamp) {
+        if let Some(old) = self.due_of.insert(seq, at) {
+            self.due.remove(&(old, seq));
+        }
+        self.due.insert((at, seq));
+    }
+
+    /// Takes the earliest scheduled head if it is due by `now`; otherwise returns when the
+    /// earliest one is due, or `Err(None)` when nothing is scheduled.
+    pub fn pop_due(&mut self, now: Timestamp) -> Result<u64, Option<Timestamp>> {
+        match self.due.first() {
+            Some(&(at, _)) if at > now => Err(Some(at)),
+            Some(_) => {
+                let (_, seq) = self.due.pop_first().ok_or(None)?;
+                self.due_of.remove(&seq);
+                Ok(seq)
+            }
+            None => Err(None),
+        }
+    }
+
+    /// Keeps the schedule in step with the deliveries a write changed: an open head that is
+    /// not being attempted is due at its `next_attempt_at`. This is what makes a redelivery
+    /// of a delivery that is still retrying go now rather than at its old backoff time.
+    fn reschedule(&mut self, changed: &HashSet<u64>) {
+        for &seq in changed {
+            let Some(d) = self.deliveries.get(&seq) else { continue };
+            let Some(at) = d.next_attempt_at.filter(|_| d.is_open()) else { continue };
+            let head = self.queues.get(&d.session_id).and_then(|q| q.front()) == Some(&seq);
+            if head && !self.in_flight.contains(&seq) && self.due_of.get(&seq) != Some(&at) {
+                self.schedule(seq, at);
+            }
         }
     }
 
@@ -196,7 +235,7 @@ impl State {
                 // Its retry horizon counts from when it may first be attempted, not from when
                 // it was queued behind the head that just finished.
                 d.round_started_at = d.round_started_at.max(real_now);
-                self.due.insert((due, n));
+                self.schedule(n, due);
             }
         }
     }
@@ -261,6 +300,11 @@ impl Store {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
         let r = f(&mut inner.state);
+        if !inner.state.dirty.deliveries.is_empty() {
+            let changed = std::mem::take(&mut inner.state.dirty.deliveries);
+            inner.state.reschedule(&changed);
+            inner.state.dirty.deliveries = changed;
+        }
         if inner.state.is_dirty() {
             let dirty = std::mem::take(&mut inner.state.dirty);
             if let Some(db) = &mut inner.db {
