@@ -103,7 +103,8 @@ async fn client_retry_after_a_timeout_makes_exactly_one_session() {
         })
         .build()
         .unwrap();
-    create_survives(&env, &client, json!("delay_ms:1500"), "timeout-1").await;
+    let took = create_survives(&env, &client, json!("delay_ms:1500"), "timeout-1").await;
+    assert!(took >= Duration::from_millis(400), "the first attempt timed out ({took:?})");
     // Let the stalled attempt finish server-side (or be dropped): still one session.
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let body = json!({"steps": [{"primitive": "age_verify", "params": {"min_age": 18}}]});
