@@ -631,6 +631,9 @@ fn result(s: &Session, b: &Business, outcome: ResponseOutcome, reason: Option<St
     ResponseResult { state: page_state(s, b), outcome, reason }
 }
 
+/// Most wallet answers one `simulate` call gives (a session has at most 20 steps).
+const MAX_SIMULATED_ANSWERS: u32 = 100;
+
 /// `POST /_sandbox/sessions/{id}/simulate`: opens if needed, then answers steps as the user would.
 pub(crate) fn simulate(
     shared: &Shared,
@@ -646,7 +649,12 @@ pub(crate) fn simulate(
     }
     let action = req.action.unwrap_or_default();
     let wallet = req.wallet.unwrap_or(WalletId::AppleWallet);
-    let max = req.steps.unwrap_or(if action == WalletAction::Decline { 1 } else { u32::MAX });
+    // Bounded: each answer takes the store's lock on a runtime thread, and declines never end the
+    // session, so `{"action":"decline","steps":4294967295}` would hold the sandbox for hours.
+    let max = req
+        .steps
+        .unwrap_or(if action == WalletAction::Decline { 1 } else { u32::MAX })
+        .min(MAX_SIMULATED_ANSWERS);
     let mut done = 0;
     while done < max {
         let nonce = shared.store.read(|st| {
