@@ -458,3 +458,55 @@ async fn redeliver_with_faults() {
         .await
         .code(400, "request/invalid-payload");
 }
+
+#[tokio::test]
+async fn redelivering_a_retrying_event_attempts_it_now() {
+    // Retries are 30 s apart: only the redelivery can make this test finish in time.
+    let env = start_with(uip_sandbox::Sandbox::builder().retry_base(Duration::from_secs(30))).await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/gone", l.local_addr().unwrap())
+    };
+    let (_, key) = env.new_business(json!({"webhook_url": dead})).await;
+    let r = env.create_as(&key, &json!({"steps": [{"primitive": "identify"}]})).await;
+    let id = r.ok()["id"].as_str().unwrap().to_owned();
+    send(env.http.post(env.url(&format!("/_sandbox/sessions/{id}/simulate"))).bearer_auth(&key)).await.ok();
+    let log = |key: String, id: String| {
+        let env = &env;
+        async move {
+            let r = send(
+                env.http.get(env.url(&format!("/_sandbox/deliveries?session_id={id}"))).bearer_auth(&key),
+            )
+            .await;
+            r.ok()["deliveries"].as_array().unwrap().clone()
+        }
+    };
+    let deadline = Instant::now() + T;
+    while log(key.clone(), id.clone()).await[0]["status"] != "retrying" {
+        assert!(Instant::now() < deadline, "the first attempt never failed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The receiver is back: redeliver now instead of waiting for the backoff.
+    let inbox = format!("{}/_sandbox/inbox", env.sb.base_url());
+    send(
+        env.http.patch(env.url("/_sandbox/business")).bearer_auth(&key).json(&json!({"webhook_url": inbox})),
+    )
+    .await
+    .ok();
+    let r = send(
+        env.http
+            .post(env.url(&format!("/_sandbox/deliveries/{id}:step.completed:0/redeliver")))
+            .bearer_auth(&key),
+    )
+    .await;
+    assert_eq!(r.ok()["status"], "pending");
+    loop {
+        let list = log(key.clone(), id.clone()).await;
+        if list.iter().all(|d| d["status"] == "delivered") {
+            assert_eq!(list[0]["attempts"].as_array().unwrap().len(), 2);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the redelivery waited for the old backoff: {list:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
