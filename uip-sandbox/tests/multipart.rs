@@ -305,3 +305,21 @@ async fn multipart_idempotency_compares_parts_not_boundaries() {
         create(docs).await.code(409, "request/idempotency-conflict");
     }
 }
+
+#[tokio::test]
+async fn stop_purges_documents_a_later_step_still_needed() {
+    let env = start().await;
+    let session = json!({"steps": [
+        {"primitive": "sign", "params": {"documents": ["a.txt"]}, "gate": true},
+        {"primitive": "sign", "params": {"documents": ["a.txt"]}},
+    ]});
+    let r = env.create_multipart(&session, &[("a.txt", "text/plain", b"kept for step 1")]).await;
+    let id = r.ok()["id"].as_str().unwrap().to_owned();
+    let mut b = env.browser(&id);
+    b.open().await.ok();
+    b.share("jane-doe").await.ok();
+    // At the gate, still on step 0: the document is kept for step 1.
+    assert_eq!(b.document(0).await.bytes, b"kept for step 1");
+    env.decide(&id, "stop").await.ok();
+    b.document(0).await.err(410, "session/documents-purged", None);
+}
