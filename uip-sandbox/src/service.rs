@@ -740,11 +740,6 @@ pub(crate) fn redeliver(
         let entry = d.log_entry();
         if !was_open {
             st.enqueue(sid, seq, real_now);
-        } else if !st.in_flight.contains(&seq) && st.due.iter().any(|&(_, s)| s == seq) {
-            // Queued for a later retry: attempt it now, not when the old backoff ends. (An
-            // event waiting behind an earlier one of its session is not due yet and stays so.)
-            st.due.retain(|&(_, s)| s != seq);
-            st.due.insert((real_now, seq));
         }
         Some(entry)
     })?;
