@@ -1,7 +1,7 @@
 //! The public face: [`Sandbox::builder`] → [`Sandbox`] (a running sandbox; dropped = shut
 //! down) and [`SimulatedUser`] (the hosted page's transport, driven from a test).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -168,7 +168,8 @@ pub struct Sandbox {
     credentials: BusinessCredentials,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    cursors: Mutex<HashMap<String, usize>>,
+    /// Per session, the deliveries `next_event` returned already.
+    cursors: Mutex<HashMap<String, HashSet<u64>>>,
     http: reqwest::Client,
 }
 
@@ -361,28 +362,33 @@ impl Sandbox {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             rx.borrow_and_update();
-            let seen = self.cursors.lock().get(session_id).copied().unwrap_or(0);
+            let returned = self.cursors.lock().get(session_id).cloned().unwrap_or_default();
             let next = self.shared.store.read(|st| {
                 let biz = &st.sessions.get(session_id)?.business_id;
-                let secret = st.businesses.get(biz)?.webhook_secret.clone();
-                st.delivery_log
-                    .get(biz)?
-                    .iter()
-                    .filter_map(|seq| st.deliveries.get(seq))
-                    .filter(|d| d.session_id == session_id && d.status == DeliveryStatus::Delivered)
-                    .nth(seen)
-                    .map(|d| {
-                        (
-                            d.body.clone(),
-                            d.event.clone(),
-                            d.delivery_id.clone(),
-                            d.delivered_signature.clone(),
-                            secret,
-                        )
-                    })
+                let current = st.businesses.get(biz)?.webhook_secret.clone();
+                // The session's first event not returned yet: delivered → it; still on its
+                // way (or sent again by a redelivery) → wait for it; failed → skip it.
+                let events = st.delivery_log.get(biz)?.iter().filter_map(|seq| st.deliveries.get(seq));
+                for d in events.filter(|d| d.session_id == session_id && !returned.contains(&d.seq)) {
+                    match d.status {
+                        DeliveryStatus::Delivered => {
+                            return Some((
+                                d.seq,
+                                d.body.clone(),
+                                d.event.clone(),
+                                d.delivery_id.clone(),
+                                d.delivered_signature.clone(),
+                                d.delivered_secret.clone().unwrap_or(current),
+                            ))
+                        }
+                        DeliveryStatus::Failed => continue,
+                        DeliveryStatus::Pending | DeliveryStatus::Retrying => return None,
+                    }
+                }
+                None
             });
-            if let Some((body, event, delivery_id, signed, secret)) = next {
-                self.cursors.lock().insert(session_id.to_owned(), seen + 1);
+            if let Some((seq, body, event, delivery_id, signed, secret)) = next {
+                self.cursors.lock().entry(session_id.to_owned()).or_default().insert(seq);
                 let (ts, sig) = signed.ok_or_else(|| SandboxError::Verify("no signature recorded".into()))?;
                 let verifier = uip_webhook_verify::Verifier::new(secret)
                     .map_err(|e| SandboxError::Verify(e.to_string()))?

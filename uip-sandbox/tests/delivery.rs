@@ -854,3 +854,42 @@ async fn a_redelivery_asked_for_during_an_attempt_is_sent_once_more() {
     .await;
     assert_eq!(entry.attempts.len(), 3);
 }
+
+#[tokio::test]
+async fn next_event_returns_each_event_once_across_redeliveries_and_secret_rotation() {
+    let sandbox = Sandbox::builder().retry_base(ms(30)).start().await.unwrap();
+    let api = Api::new(sandbox.base_url(), KEY);
+    let id = api
+        .create(json!({"steps": [{"primitive": "identify", "gate": true}, {"primitive": "age_verify"}]}))
+        .await;
+    api.simulate(&id, json!({})).await;
+    let ids = delivery_ids(&id, &["step:0", "step:1", "session.completed"]);
+    let WebhookEvent::StepCompleted(first) = sandbox.next_event(&id, PATIENCE).await.unwrap() else {
+        panic!("stage 0")
+    };
+    assert_eq!(first.stage, 0);
+    // Stage 0 is sent again (it was already returned), then the session goes on.
+    let (status, _) = api.redeliver(&ids[0], None).await;
+    assert_eq!(status, 200);
+    api.decide(&id, "continue").await;
+    api.simulate(&id, json!({})).await;
+    eventually("everything delivered", || {
+        let log = sandbox.deliveries(&id);
+        std::future::ready(
+            (log.len() == 3 && log.iter().all(|d| d.status == DeliveryStatus::Delivered)).then_some(()),
+        )
+    })
+    .await;
+    // The webhook secret changes after they were sent, before they are awaited.
+    let (status, _) = api
+        .send(api.http.patch(api.url("/_sandbox/business")).json(&json!({"rotate_webhook_secret": true})))
+        .await;
+    assert_eq!(status, 200);
+    let mut rest = Vec::new();
+    for _ in 0..2 {
+        let event = sandbox.next_event(&id, PATIENCE).await.expect("an event signed before the rotation");
+        rest.push(event.delivery_id());
+    }
+    assert_eq!(rest, ids[1..], "each event once, in order");
+    assert!(matches!(sandbox.next_event(&id, ms(100)).await, Err(SandboxError::Timeout(_))));
+}

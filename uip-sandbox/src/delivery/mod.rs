@@ -109,7 +109,7 @@ fn take_due(
         let shared = Arc::clone(shared);
         attempts.spawn(async move {
             let attempts = attempt(&shared, &job).await;
-            record(&shared, job.seq, attempts);
+            record(&shared, &job, attempts);
             drop(permit);
             shared.wake_delivery();
         });
@@ -197,8 +197,9 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Records the attempts and decides what comes next: delivered, retry later, or failed.
-fn record(shared: &Shared, seq: u64, attempts: Vec<(DeliveryAttempt, Option<(u64, String)>)>) {
+fn record(shared: &Shared, job: &Job, attempts: Vec<(DeliveryAttempt, Option<(u64, String)>)>) {
     let settings = &shared.settings;
+    let seq = job.seq;
     let delivered = shared.store.write(|st| {
         st.in_flight.remove(&seq);
         let now = clock::real_now();
@@ -217,6 +218,7 @@ fn record(shared: &Shared, seq: u64, attempts: Vec<(DeliveryAttempt, Option<(u64
         }
         if ok {
             d.delivered_signature = last.and_then(|(_, signed)| signed);
+            d.delivered_secret = Some(job.secret.clone());
             d.status = DeliveryStatus::Delivered;
             d.next_attempt_at = None;
             st.advance_queue(&sid, seq, now);

@@ -158,6 +158,7 @@ impl State {
                 round_failures: 0,
                 fault: None,
                 delivered_signature: None,
+                delivered_secret: None,
             };
             self.delivery_ids.insert(d.delivery_id.clone(), seq);
             self.delivery_log.entry(business_id.to_owned()).or_default().push(seq);

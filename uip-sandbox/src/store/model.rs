@@ -68,6 +68,9 @@ pub(crate) struct Delivery {
     /// `(timestamp, signature)` of the attempt that succeeded.
     #[serde(default)]
     pub delivered_signature: Option<(u64, String)>,
+    /// The business's secret when it was sent (the secret may be rotated since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_secret: Option<WebhookSecret>,
 }
 
 impl Delivery {
