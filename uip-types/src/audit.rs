@@ -12,6 +12,7 @@ use crate::time::{self, Timestamp};
 ///
 /// `Debug` redacts `id` like [`SessionId`]'s `Debug` does, since it embeds the session id.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     /// `{session_id}_{stage}`.
     pub id: String,
@@ -26,6 +27,7 @@ pub struct AuditRecord {
     /// PII-free proof, shape per primitive.
     pub proof: Proof,
     /// When the step verified (9 fractional digits).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::nanos")]
     pub occurred_at: Timestamp,
     /// Echo of the create's `client_reference_id`.
@@ -105,6 +107,7 @@ pub enum Proof {
 
 /// A document listed in a sign proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProofDocument {
     /// Filename.
     pub name: String,

@@ -7,6 +7,7 @@ use crate::primitive::{Primitive, WalletId};
 
 /// The answer to `GET /v1/wallets` (public).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletsResponse {
     /// Every supported wallet.
     pub wallets: Vec<WalletInfo>,
@@ -14,6 +15,7 @@ pub struct WalletsResponse {
 
 /// One wallet and what it supports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletInfo {
     /// Wallet id.
     pub id: WalletId,
@@ -50,6 +52,7 @@ impl WalletInfo {
 
 /// The answer to `GET /v1/catalog` (authenticated).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CatalogResponse {
     /// Every primitive with its price and params.
     pub primitives: Vec<PrimitiveInfo>,
@@ -59,6 +62,7 @@ pub struct CatalogResponse {
 
 /// A primitive in the catalog.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrimitiveInfo {
     /// Primitive name.
     pub name: Primitive,

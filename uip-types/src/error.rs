@@ -99,6 +99,14 @@ impl ErrorCode {
 /// assert_eq!(body.param.as_deref(), Some("steps[0].params.min_age"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "The JSON error body: `{error, code, param?}`; `param` names the field at fault as a path such as `steps[1].params.min_age`.",
+        examples(json!({"error": "min_age must be an integer from 1 to 120", "code": "request/invalid-params", "param": "steps[0].params.min_age"}))
+    )
+)]
 pub struct ApiErrorBody {
     /// Human-readable message.
     pub error: String,

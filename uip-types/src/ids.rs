@@ -17,6 +17,14 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(id.audit_id(0), "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w_0");
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "A session id: `sess_` + 24 base62 characters from a CSPRNG. A capability: whoever has it can open the hosted page.",
+        examples("sess_7Hq2LmZ9pX4rT1vB8nC3dK6w")
+    )
+)]
 #[serde(transparent)]
 pub struct SessionId(String);
 
@@ -104,9 +112,11 @@ impl fmt::Debug for RedactedId<'_> {
 }
 
 macro_rules! secret_string {
-    ($(#[$meta:meta])* $name:ident) => {
+    ($(#[$meta:meta])* $name:ident $(, openapi = $description:literal)?) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        $(#[cfg_attr(feature = "openapi", schema(description = $description))])?
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -151,7 +161,8 @@ secret_string! {
     /// assert_eq!(format!("{url:?}"), "SessionUrl([redacted])");
     /// assert_eq!(url.expose(), "https://uip.digital/s/sess_abc");
     /// ```
-    SessionUrl
+    SessionUrl,
+    openapi = "The hosted-page URL of a session (`{public_url}/s/{id}`): a capability URL — hand it only to the intended user."
 }
 
 secret_string! {
@@ -161,7 +172,8 @@ secret_string! {
     /// let key = uip_types::ApiKey::new("uip_test_sandbox");
     /// assert_eq!(format!("{key:?}"), "ApiKey([redacted])");
     /// ```
-    ApiKey
+    ApiKey,
+    openapi = "A business API key (`uip_test_` + 32 base62 chars in the sandbox)."
 }
 
 secret_string! {
@@ -171,7 +183,8 @@ secret_string! {
     /// let s = uip_types::WebhookSecret::new("uip_whsec_sandbox");
     /// assert_eq!(format!("{s:?}"), "WebhookSecret([redacted])");
     /// ```
-    WebhookSecret
+    WebhookSecret,
+    openapi = "A webhook signing secret (`uip_whsec_…`); the HMAC key is the UTF-8 bytes of the whole string."
 }
 
 secret_string! {
@@ -181,7 +194,8 @@ secret_string! {
     /// let t = uip_types::BindingToken::new("abc");
     /// assert_eq!(format!("{t:?}"), "BindingToken([redacted])");
     /// ```
-    BindingToken
+    BindingToken,
+    openapi = "A hosted-page binding token: base64url (no padding) of 32 random bytes; the server keeps only its SHA-256."
 }
 
 /// The delivery id of a webhook event: `{session_id}:step.completed:{stage}` for step events,

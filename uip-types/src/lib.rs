@@ -35,6 +35,8 @@ mod error;
 mod event;
 pub mod hashing;
 mod ids;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod primitive;
 mod request;
 mod response;

@@ -18,6 +18,8 @@ use crate::time::{self, Timestamp};
 /// assert!(!format!("{s:?}").contains("abc123"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = "The answer to `POST /v1/sessions`."))]
 pub struct CreatedSession {
     /// Session id.
     pub id: SessionId,
@@ -26,6 +28,7 @@ pub struct CreatedSession {
     /// The hosted-page capability URL to hand to the user.
     pub url: SessionUrl,
     /// When the session expires.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub expires: Timestamp,
 }
@@ -35,6 +38,7 @@ pub struct CreatedSession {
 /// Fields the variant documentation omits are optional, and unknown fields (`results`,
 /// `outcome`, …) are ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     /// Session id.
     pub id: SessionId,
@@ -51,12 +55,15 @@ pub struct SessionView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_primitive: Option<Primitive>,
     /// When the session expires.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(default, with = "time::secs_opt", skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
     /// When it was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(default, with = "time::secs_opt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
     /// When it last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(default, with = "time::secs_opt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<Timestamp>,
     /// Echo of the create's `client_reference_id`.
@@ -69,6 +76,7 @@ pub struct SessionView {
 
 /// The answer to `continue` and `stop`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionResponse {
     /// Session id.
     pub id: SessionId,

@@ -13,6 +13,7 @@ use crate::time::{self, Timestamp};
 
 /// Which issuers a business trusts: `demo` accepts simulator issuers, `production` does not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Trust {
     /// Simulator credentials verify.
@@ -45,6 +46,7 @@ impl std::str::FromStr for Trust {
 
 /// `POST /_sandbox/businesses` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewBusiness {
     /// Where webhooks go; none means creates answer 422.
@@ -63,6 +65,7 @@ pub struct NewBusiness {
 
 /// `POST /_sandbox/businesses` answer: the new business's credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BusinessCredentials {
     /// Business id.
     pub business_id: String,
@@ -80,6 +83,7 @@ pub struct BusinessCredentials {
 
 /// `GET`/`PATCH /_sandbox/business` answer (the API key is never echoed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BusinessView {
     /// Business id.
     pub business_id: String,
@@ -97,6 +101,7 @@ pub struct BusinessView {
 
 /// `PATCH /_sandbox/business` body. `webhook_url: null` clears the URL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BusinessPatch {
     /// `Some(None)` clears, `Some(Some(url))` sets.
@@ -133,14 +138,17 @@ mod double_option {
 
 /// `POST /_sandbox/clock/advance` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClockNow {
     /// The business's clock after advancing.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub now: Timestamp,
 }
 
 /// State of a webhook delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     /// Not attempted yet.
@@ -155,8 +163,10 @@ pub enum DeliveryStatus {
 
 /// One attempt in the delivery log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryAttempt {
     /// When the attempt started (real time).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub at: Timestamp,
     /// The receiver's status code, if it answered.
@@ -171,6 +181,7 @@ pub struct DeliveryAttempt {
 
 /// One entry of `GET /_sandbox/deliveries`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryLogEntry {
     /// Stable delivery id.
     pub delivery_id: String,
@@ -183,6 +194,7 @@ pub struct DeliveryLogEntry {
     /// Every attempt so far.
     pub attempts: Vec<DeliveryAttempt>,
     /// When the next attempt is due.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(default, with = "time::secs_opt", skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<Timestamp>,
     /// The exact body, as a string.
@@ -191,6 +203,7 @@ pub struct DeliveryLogEntry {
 
 /// `GET /_sandbox/deliveries` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryLog {
     /// Oldest first.
     pub deliveries: Vec<DeliveryLogEntry>,
@@ -198,6 +211,7 @@ pub struct DeliveryLog {
 
 /// A fault a redelivery injects to test a receiver's defences.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryFault {
     /// A normal redelivery.
@@ -213,6 +227,7 @@ pub enum DeliveryFault {
 
 /// `POST /_sandbox/deliveries/{id}/redeliver` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RedeliverRequest {
     /// The fault to inject.
@@ -222,6 +237,7 @@ pub struct RedeliverRequest {
 
 /// What the simulated user does with the wallet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum WalletAction {
     /// Share the credential.
@@ -233,6 +249,7 @@ pub enum WalletAction {
 
 /// `POST /_sandbox/sessions/{id}/simulate` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SimulateRequest {
     /// Persona id (default `jane-doe`).
@@ -251,6 +268,7 @@ pub struct SimulateRequest {
 
 /// `POST /_sandbox/faults` body and answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultPlan {
     /// How many business-API requests fail.
     pub fail_next: u32,
@@ -261,6 +279,7 @@ pub struct FaultPlan {
 
 /// One entry of the built-in inbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InboxEntry {
     /// The delivery id header.
     pub delivery_id: String,
@@ -272,6 +291,7 @@ pub struct InboxEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// When it arrived.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub received_at: Timestamp,
     /// The body as received.
@@ -280,6 +300,7 @@ pub struct InboxEntry {
 
 /// `GET /_sandbox/inbox` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Inbox {
     /// Oldest first.
     pub received: Vec<InboxEntry>,
@@ -287,6 +308,7 @@ pub struct Inbox {
 
 /// A built-in persona.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonaInfo {
     /// Persona id.
     pub id: String,
@@ -302,6 +324,7 @@ pub struct PersonaInfo {
 
 /// `GET /_sandbox/personas` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Personas {
     /// Every built-in persona.
     pub personas: Vec<PersonaInfo>,
@@ -309,6 +332,7 @@ pub struct Personas {
 
 /// `POST /s/{id}/open` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenResponse {
     /// The binding token (also set as the `uip_bind` cookie).
     pub binding: BindingToken,
@@ -316,6 +340,7 @@ pub struct OpenResponse {
 
 /// `GET /s/{id}/state` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageState {
     /// Session status.
     pub status: SessionStatus,
@@ -326,6 +351,7 @@ pub struct PageState {
     /// Active step's primitive.
     pub current_primitive: Primitive,
     /// When the active step's window (or the session) ends; absent while paused or over.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(default, with = "time::secs_opt", skip_serializing_if = "Option::is_none")]
     pub step_expires_at: Option<Timestamp>,
     /// Where the "Return to" button points.
@@ -338,6 +364,7 @@ pub struct PageState {
 
 /// A document of a sign step, as the wallet request lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestDocument {
     /// Index in the step's signing order.
     pub index: u32,
@@ -351,6 +378,7 @@ pub struct RequestDocument {
 
 /// `GET /s/{id}/request` answer: what the wallet is asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletRequest {
     /// Active stage.
     pub stage: u32,
@@ -379,12 +407,14 @@ pub struct WalletRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_hash: Option<String>,
     /// End of the step window (or session expiry, if earlier).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub expires_at: Timestamp,
 }
 
 /// A custom credential sent instead of a persona.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomCredential {
     /// Claims keyed by block name.
@@ -401,6 +431,7 @@ pub struct CustomCredential {
 
 /// `POST /s/{id}/response` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WalletResponse {
     /// The active step's nonce.
@@ -419,6 +450,7 @@ pub struct WalletResponse {
 
 /// How a wallet response was taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ResponseOutcome {
     /// The step verified.
@@ -431,6 +463,7 @@ pub enum ResponseOutcome {
 
 /// `POST /s/{id}/response` answer: the page state plus the outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResponseResult {
     /// The page state after the response.
     #[serde(flatten)]

@@ -4,6 +4,7 @@
 
 mod api;
 mod control;
+mod openapi;
 mod page;
 
 use std::sync::Arc;
@@ -206,6 +207,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .nest("/v1", v1)
         .merge(page::routes())
         .merge(control::routes())
+        .merge(openapi::routes())
         .route("/healthz", axum::routing::get(healthz))
         .fallback(not_found);
     method_not_allowed(app)
