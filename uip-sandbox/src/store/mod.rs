@@ -58,9 +58,9 @@ pub(crate) struct State {
     pub delivery_ids: HashMap<String, u64>,
     /// Per session, the open deliveries in order; the head is the only one that may be attempted.
     pub queues: HashMap<SessionId, VecDeque<u64>>,
-    /// Heads ready to attempt, by due time (real). Change it only through
-    /// [`State::schedule`] and [`State::pop_due`], which keep `due_of` in step.
-    pub due: BTreeSet<(Timestamp, u64)>,
+    /// Heads ready to attempt, by due time (real). Private: [`State::schedule`] and
+    /// [`State::pop_due`] keep it and `due_of` in step.
+    due: BTreeSet<(Timestamp, u64)>,
     /// The entry each scheduled delivery has in `due`.
     due_of: HashMap<u64, Timestamp>,
     /// Heads being attempted right now.
