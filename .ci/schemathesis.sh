@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Schema-driven API fuzzing: schemathesis against the sandbox's own /openapi.json.
+#
+# Builds the uip-sandbox binary, starts it on a free loopback port (in memory), runs a bounded
+# schemathesis run (examples, coverage, fuzzing and stateful phases; a time budget), stops the
+# sandbox, and exits non-zero when any check failed: a 5xx, a status code, content type, header or
+# body that the document does not describe, or a network error (a hang or a dropped connection).
+#
+# Knobs (environment): SCHEMATHESIS_MAX_TIME (seconds, default 60), SCHEMATHESIS_MAX_EXAMPLES
+# (per operation, default 20), SCHEMATHESIS_SEED (default 1), CARGO_TARGET_DIR (as cargo's).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+max_time="${SCHEMATHESIS_MAX_TIME:-60}"
+max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-20}"
+seed="${SCHEMATHESIS_SEED:-1}"
+
+if ! command -v schemathesis >/dev/null 2>&1; then
+  echo "== installing schemathesis (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4.3,<5'
+fi
+st=(schemathesis)
+if ! command -v schemathesis >/dev/null 2>&1; then
+  st=(python3 -m schemathesis.cli)
+fi
+
+echo "== building uip-sandbox"
+cargo build --quiet -p uip-sandbox --bin uip-sandbox
+target_dir="${CARGO_TARGET_DIR:-target}"
+bin="$target_dir/debug/uip-sandbox"
+
+work="$(mktemp -d)"
+sandbox_pid=""
+cleanup() {
+  if [[ -n "$sandbox_pid" ]] && kill -0 "$sandbox_pid" 2>/dev/null; then
+    kill "$sandbox_pid" 2>/dev/null || true
+    wait "$sandbox_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A fresh business key so the run does not depend on the default credentials; the default
+# business's webhook goes to the built-in inbox, so every delivery stays on this machine.
+api_key="uip_test_schemathesis$(date +%s)"
+"$bin" --listen 127.0.0.1:0 --api-key "$api_key" --expiry-sweep-ms 200 \
+  --retry-base-ms 50 --retry-max-ms 500 >"$work/out" 2>"$work/err" &
+sandbox_pid=$!
+
+url=""
+for _ in $(seq 1 300); do
+  url="$(sed -n 's/^UIP_SANDBOX_URL=//p' "$work/out" 2>/dev/null || true)"
+  [[ -n "$url" ]] && break
+  if ! kill -0 "$sandbox_pid" 2>/dev/null; then
+    echo "uip-sandbox exited before it listened:" >&2
+    cat "$work/err" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [[ -z "$url" ]]; then
+  echo "uip-sandbox did not print UIP_SANDBOX_URL within 30 s" >&2
+  exit 1
+fi
+echo "== schemathesis against $url/openapi.json (max ${max_time}s, ${max_examples} examples per operation, seed $seed)"
+
+# /_sandbox/faults is left out on purpose: it makes the next business-API requests answer
+# 500/503/429 or drop the connection, which is its documented job but reads as a failure here.
+status=0
+# From the scratch folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
+(cd "$work" && "${st[@]}" --no-color run "$url/openapi.json" \
+  --header "Authorization: Bearer $api_key" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+  --exclude-path /_sandbox/faults \
+  --phases examples,coverage,fuzzing,stateful \
+  --max-examples "$max_examples" \
+  --max-time "$max_time" \
+  --seed "$seed" \
+  --workers 2 \
+  --request-timeout 10) || status=$?
+
+if ! kill -0 "$sandbox_pid" 2>/dev/null; then
+  echo "uip-sandbox died during the run:" >&2
+  tail -50 "$work/err" >&2
+  exit 1
+fi
+if curl --silent --fail --max-time 5 "$url/healthz" >/dev/null 2>&1; then
+  echo "== sandbox still healthy after the run"
+else
+  echo "uip-sandbox no longer answers /healthz after the run" >&2
+  status=1
+fi
+exit "$status"
