@@ -15,27 +15,17 @@
 //! the persona's key from `GET /_sandbox/personas`). Webhooks are received by a verifying
 //! receiver on `127.0.0.1:<random port>`; the business's webhook URL points to it for the run.
 
-use std::error::Error;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 use uip_client::{Client, Document, Proof};
+use uip_examples::{next_event, BoxError, Events, Sandbox};
 use uip_types::StepResult;
-use uip_webhook_verify::{Deduper, Verifier, WebhookEvent};
-
-type BoxError = Box<dyn Error + Send + Sync>;
+use uip_webhook_verify::WebhookEvent;
 
 const CONTRACT: &str = "\
 RENTAL AGREEMENT
@@ -49,46 +39,10 @@ const SIGNER: &str = "jane-doe";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match example().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    uip_examples::run(|client, sandbox, mut events| async move { run(&client, &sandbox, &mut events).await })
+        .await
 }
-
-async fn example() -> Result<(), BoxError> {
-    let base = std::env::var("UIP_SANDBOX_URL").unwrap_or_else(|_| "http://127.0.0.1:8787".to_owned());
-    let base = base.trim_end_matches('/').to_owned();
-    let key = std::env::var("UIP_API_KEY").unwrap_or_else(|_| "uip_test_sandbox".to_owned());
-    let sandbox = Sandbox { http: reqwest::Client::new(), base: base.clone(), key: key.clone() };
-
-    let business = sandbox.control(Method::GET, "/_sandbox/business", None).await?;
-    let secret = business["webhook_secret"].as_str().ok_or("the business has no webhook secret")?;
-    let previous_url = business["webhook_url"].clone();
-    let (webhook_url, mut events) = start_receiver(Verifier::new(secret)?).await?;
-    sandbox.control(Method::PATCH, "/_sandbox/business", Some(json!({ "webhook_url": webhook_url }))).await?;
-    println!("webhook receiver listening on {webhook_url}");
-
-    let client = Client::builder(key).base_url(format!("{base}/v1")).build()?;
-    let outcome = tokio::select! {
-        r = run(&client, &sandbox, &mut events) => r,
-        _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
-    };
-
-    sandbox
-        .control(Method::PATCH, "/_sandbox/business", Some(json!({ "webhook_url": previous_url })))
-        .await?;
-    println!("restored the business's webhook URL ({})", previous_url.as_str().unwrap_or("none"));
-    outcome
-}
-
-async fn run(
-    client: &Client,
-    sandbox: &Sandbox,
-    events: &mut mpsc::UnboundedReceiver<WebhookEvent>,
-) -> Result<(), BoxError> {
+async fn run(client: &Client, sandbox: &Sandbox, events: &mut Events) -> Result<(), BoxError> {
     // A multipart create: the session JSON plus one part per file, signed in this order.
     let session = client
         .session()
@@ -171,71 +125,4 @@ fn verify_device_signature(public_key: &str, document_hash: &str, signature: &st
     let signature = Signature::from_slice(&b64.decode(signature)?)?;
     key.verify(document_hash.as_bytes(), &signature)?;
     Ok(())
-}
-
-async fn next_event(events: &mut mpsc::UnboundedReceiver<WebhookEvent>) -> Result<WebhookEvent, BoxError> {
-    tokio::time::timeout(Duration::from_secs(15), events.recv())
-        .await
-        .map_err(|_| "no webhook within 15 s")?
-        .ok_or_else(|| "the receiver stopped".into())
-}
-
-/// The sandbox's control API, with the business's key.
-struct Sandbox {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Sandbox {
-    async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, BoxError> {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method.clone(), &url).bearer_auth(&self.key);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.map_err(|e| {
-            format!("{method} {url}: {e}\n  is the sandbox running? start it with: cargo run -p uip-sandbox")
-        })?;
-        let status = resp.status();
-        let text = resp.text().await?;
-        if !status.is_success() {
-            return Err(format!("{method} {url}: HTTP {status}: {text}").into());
-        }
-        Ok(serde_json::from_str(&text)?)
-    }
-}
-
-struct Receiver {
-    verifier: Verifier,
-    seen: Deduper,
-    events: mpsc::UnboundedSender<WebhookEvent>,
-}
-
-/// A webhook receiver on 127.0.0.1:0: verify the raw body, skip repeats, pass the event on.
-async fn start_receiver(
-    verifier: Verifier,
-) -> Result<(String, mpsc::UnboundedReceiver<WebhookEvent>), BoxError> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let state = Arc::new(Receiver { verifier, seen: Deduper::default(), events: tx });
-    let app = Router::new().route("/uip-webhook", post(receive)).with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/uip-webhook", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((url, rx))
-}
-
-async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    match receiver.verifier.verify(&headers, &body) {
-        Ok(delivery) => {
-            if receiver.seen.insert(&delivery.delivery_id) {
-                let _ = receiver.events.send(delivery.event);
-            }
-            StatusCode::OK
-        }
-        Err(err) => {
-            eprintln!("refused a delivery: {err}");
-            StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
-        }
-    }
 }
