@@ -17,7 +17,7 @@ async fn fails_with(env: &Env, persona: &str, reason: &str) {
     user.open().await.unwrap();
     let result = user.share_as(persona).await.unwrap();
     assert_eq!(result.outcome, ResponseOutcome::Failed, "{persona}");
-    assert_eq!(result.reason.as_deref(), Some(reason), "{persona}");
+    assert_eq!(result.reason(), Some(reason), "{persona}");
 
     let events = env.receiver.wait_terminal(id, WAIT).await;
     assert_eq!(names(&events), ["session.failed"], "{persona}: no step.completed for a failed step");
@@ -79,7 +79,7 @@ async fn insufficient_funds_mid_session() {
     env.patch_business(json!({"balance_cents": 0})).await;
     let result = user.share().await.unwrap();
     assert_eq!(result.outcome, ResponseOutcome::Failed);
-    assert_eq!(result.reason.as_deref(), Some("insufficient_funds"));
+    assert_eq!(result.reason(), Some("insufficient_funds"));
 
     let events = env.receiver.wait_terminal(id, WAIT).await;
     assert_eq!(

@@ -276,6 +276,7 @@ pub(crate) fn create_session(
             binding_hash: None,
             nonce: None,
             audits: Vec::new(),
+            end_reason: None,
         };
         let created = CreatedSession {
             id: id.clone(),
@@ -446,6 +447,7 @@ fn page_state(s: &Session, b: &Business) -> PageState {
         step_expires_at: s.step_expires_at(),
         return_url: s.return_url.clone(),
         business_name: Some(b.name.clone()),
+        reason: s.end_reason.clone(),
     }
 }
 
@@ -602,7 +604,7 @@ pub(crate) fn respond(
         let now = b.now();
         if resp.action == WalletAction::Decline {
             s.decline(now);
-            return Ok((result(s, b, ResponseOutcome::Declined, None), Vec::new()));
+            return Ok((result(s, b, ResponseOutcome::Declined), Vec::new()));
         }
         let custom;
         let credential: &Credential = match (&resp.credential, &resp.persona) {
@@ -619,16 +621,16 @@ pub(crate) fn respond(
         };
         let trust = b.trust;
         let applied = s.verify(credential, resp.wallet.clone(), trust, &mut b.balance_cents, now, window);
-        let (outcome, reason) = match applied.value {
-            Verification::Verified => (ResponseOutcome::Verified, None),
-            Verification::Failed(r) => (ResponseOutcome::Failed, Some(r)),
+        let outcome = match applied.value {
+            Verification::Verified => ResponseOutcome::Verified,
+            Verification::Failed => ResponseOutcome::Failed,
         };
-        Ok((result(s, b, outcome, reason), applied.events))
+        Ok((result(s, b, outcome), applied.events))
     })
 }
 
-fn result(s: &Session, b: &Business, outcome: ResponseOutcome, reason: Option<String>) -> ResponseResult {
-    ResponseResult { state: page_state(s, b), outcome, reason }
+fn result(s: &Session, b: &Business, outcome: ResponseOutcome) -> ResponseResult {
+    ResponseResult { state: page_state(s, b), outcome }
 }
 
 /// Most wallet answers one `simulate` call gives (a session has at most 20 steps).

@@ -360,6 +360,10 @@ pub struct PageState {
     /// The business's display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_name: Option<String>,
+    /// Why the session ended, once `failed` (the failure code) or `expired` (`session_ttl` or
+    /// `step_window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A document of a sign step, as the wallet request lists it.
@@ -470,7 +474,11 @@ pub struct ResponseResult {
     pub state: PageState,
     /// What happened.
     pub outcome: ResponseOutcome,
-    /// The failure code, when failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+}
+
+impl ResponseResult {
+    /// The failure code when the outcome is `failed` (the page state's `reason`).
+    pub fn reason(&self) -> Option<&str> {
+        self.state.reason.as_deref()
+    }
 }

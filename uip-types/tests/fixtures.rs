@@ -609,10 +609,10 @@ fn sandbox_page_transport() {
     assert!(serde_json::from_value::<WalletResponse>(bad).is_err());
 
     let r: ResponseResult = round_trip("sandbox/response_result_verified.json", true);
-    assert_eq!((r.outcome, r.reason), (ResponseOutcome::Verified, None));
+    assert_eq!((r.outcome, r.reason()), (ResponseOutcome::Verified, None));
     assert_eq!(r.state.status, SessionStatus::AwaitingDecision);
     let r: ResponseResult = round_trip("sandbox/response_result_failed.json", true);
-    assert_eq!((r.outcome, r.reason.as_deref()), (ResponseOutcome::Failed, Some("insufficient_funds")));
+    assert_eq!((r.outcome, r.reason()), (ResponseOutcome::Failed, Some("insufficient_funds")));
     assert_eq!(r.state.return_url.as_deref(), Some("https://shop.example.com/verified"));
     let r: ResponseResult = round_trip("sandbox/response_result_declined.json", true);
     assert_eq!(r.outcome, ResponseOutcome::Declined);

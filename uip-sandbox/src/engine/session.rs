@@ -52,13 +52,16 @@ pub(crate) struct Session {
     /// The active step's nonce.
     pub nonce: Option<String>,
     pub audits: Vec<AuditRecord>,
+    /// Why the session ended (failed / expired).
+    #[serde(default)]
+    pub end_reason: Option<String>,
 }
 
 /// What a wallet response did.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verification {
     Verified,
-    Failed(String),
+    Failed,
 }
 
 /// The result of applying a transition.
@@ -136,6 +139,7 @@ impl Session {
         for d in &mut self.documents {
             d.purged = true;
         }
+        self.end_reason = reason.clone();
         let ended = SessionEnded { context: self.context(), status: status.clone(), reason };
         match status {
             SessionStatus::Completed => WebhookEvent::SessionCompleted(ended),
@@ -239,17 +243,15 @@ impl Session {
     ) -> Applied<Verification> {
         let stage = self.current_step as usize;
         if let Err(failure) = credential.check(trust, now.date_naive()) {
-            let reason = failure.code().to_owned();
-            let event = self.end(SessionStatus::Failed, Some(reason.clone()), now);
-            return Applied { value: Verification::Failed(reason), events: vec![event] };
+            let event = self.end(SessionStatus::Failed, Some(failure.code().to_owned()), now);
+            return Applied { value: Verification::Failed, events: vec![event] };
         }
         let step = self.steps[stage].clone();
         let primitive = step.primitive();
         let price = primitive.price_cents().unwrap_or(0);
         if *balance < price {
-            let reason = "insufficient_funds".to_owned();
-            let event = self.end(SessionStatus::Failed, Some(reason.clone()), now);
-            return Applied { value: Verification::Failed(reason), events: vec![event] };
+            let event = self.end(SessionStatus::Failed, Some("insufficient_funds".to_owned()), now);
+            return Applied { value: Verification::Failed, events: vec![event] };
         }
         *balance -= price;
 

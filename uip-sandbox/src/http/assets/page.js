@@ -516,8 +516,9 @@
     el.result.setAttribute("data-testid", s.status === "awaiting_decision" ? "waiting" : "result");
     el.result.classList.toggle("waiting", s.status === "awaiting_decision");
 
-    if (s.status === "failed" && reason) {
-      el.resultReason.textContent = "Reason: " + (REASONS[reason] || "verification failed") + " (" + reason + ")";
+    var why = reason || s.reason;
+    if ((s.status === "failed" || s.status === "expired") && why) {
+      el.resultReason.textContent = "Reason: " + (REASONS[why] || why.replace(/_/g, " ")) + " (" + why + ")";
       show(el.resultReason, true);
     } else {
       show(el.resultReason, false);
