@@ -447,7 +447,7 @@ fn seed_default_business(
                 b.webhook_secret = settings.webhook_secret.clone().into();
                 b.webhook_url = Some(webhook_url.clone());
                 b.trust = settings.trust;
-                return Some(credentials_of(b, &settings.api_key));
+                return Some(b.credentials(&settings.api_key));
             }
             let (mut b, _): (Business, _) = service::new_business(
                 "Sandbox business".to_owned(),
@@ -458,23 +458,12 @@ fn seed_default_business(
                 settings.trust,
             );
             b.id = "biz_default".to_owned();
-            let creds = credentials_of(&b, &settings.api_key);
+            let creds = b.credentials(&settings.api_key);
             st.insert_business(b);
             Some(creds)
         })
         .map_err(|e| SandboxError::Start(e.to_string()))?;
     creds.ok_or_else(|| SandboxError::Start("could not seed the default business".into()))
-}
-
-fn credentials_of(b: &Business, api_key: &str) -> BusinessCredentials {
-    BusinessCredentials {
-        business_id: b.id.clone(),
-        api_key: api_key.into(),
-        webhook_secret: b.webhook_secret.clone(),
-        webhook_url: b.webhook_url.clone(),
-        balance_cents: b.balance_cents,
-        trust: b.trust,
-    }
 }
 
 /// The hosted page's transport, driven as a user's browser would (binding included).

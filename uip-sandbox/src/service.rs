@@ -63,14 +63,7 @@ pub(crate) fn new_business(
         trust,
         clock_offset_s: 0,
     };
-    let creds = BusinessCredentials {
-        business_id: b.id.clone(),
-        api_key: api_key.into(),
-        webhook_secret: b.webhook_secret.clone(),
-        webhook_url: b.webhook_url.clone(),
-        balance_cents: b.balance_cents,
-        trust: b.trust,
-    };
+    let creds = b.credentials(&api_key);
     (b, creds)
 }
 

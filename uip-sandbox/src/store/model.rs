@@ -24,6 +24,18 @@ impl Business {
         crate::clock::business_now(self.clock_offset_s)
     }
 
+    /// The credentials answer, for the API key this business was made with.
+    pub fn credentials(&self, api_key: &str) -> uip_types::sandbox::BusinessCredentials {
+        uip_types::sandbox::BusinessCredentials {
+            business_id: self.id.clone(),
+            api_key: api_key.into(),
+            webhook_secret: self.webhook_secret.clone(),
+            webhook_url: self.webhook_url.clone(),
+            balance_cents: self.balance_cents,
+            trust: self.trust,
+        }
+    }
+
     pub fn view(&self) -> uip_types::sandbox::BusinessView {
         uip_types::sandbox::BusinessView {
             business_id: self.id.clone(),
