@@ -64,7 +64,7 @@ pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Response {
 /// Parses a JSON body; the error names the field at fault.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = param_path(e.path());
         let inner = e.into_inner();
         let err = ApiError::payload(format!("invalid JSON body: {inner}"));
@@ -73,7 +73,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         } else {
             err.param(path)
         }
-    })
+    })?;
+    // One JSON value and nothing after it but whitespace: `{…}garbage` is malformed.
+    de.end().map_err(|e| ApiError::payload(format!("invalid JSON body: {e}")))?;
+    Ok(value)
 }
 
 /// The field at fault as a `param` path (`credential.valid_until`, `steps[1]`), up to the first
