@@ -1,0 +1,105 @@
+//! Scenario 4: `GET /v1/sessions/{id}` requests per second vs wiremock serving the same body.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::harness::{Bench, Storage};
+use crate::report::{Row, Target};
+use crate::Result;
+
+/// `concurrency` tasks sending GETs back to back over one shared client for `duration`.
+/// Returns (ok responses, errors, elapsed).
+async fn hammer(
+    http: &reqwest::Client,
+    url: &str,
+    key: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> (u64, u64, Duration) {
+    let ok = Arc::new(AtomicU64::new(0));
+    let bad = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut set = JoinSet::new();
+    for _ in 0..concurrency {
+        let (http, url, key, ok, bad) =
+            (http.clone(), url.to_owned(), key.to_owned(), ok.clone(), bad.clone());
+        set.spawn(async move {
+            while Instant::now() < deadline {
+                let fine = match http.get(&url).bearer_auth(&key).send().await {
+                    Ok(resp) if resp.status().is_success() => resp.bytes().await.is_ok(),
+                    _ => false,
+                };
+                let counter = if fine { &ok } else { &bad };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    (ok.load(Ordering::Relaxed), bad.load(Ordering::Relaxed), start.elapsed())
+}
+
+pub async fn run(concurrency: usize, secs: f64) -> Result<Vec<Row>> {
+    let mem = Bench::start(Storage::Memory).await?;
+    let sqlite = Bench::start(Storage::Sqlite).await?;
+    let key = mem.sandbox.api_key().expose().to_owned();
+    let mut urls = Vec::new();
+    for b in [&mem, &sqlite] {
+        let created = b.client.session().identify_default().age_verify(18).send().await?;
+        let id = created.id.as_str().to_owned();
+        let user = b.sandbox.user(&id);
+        user.open().await?;
+        user.share().await?;
+        user.share().await?;
+        urls.push(format!("{}/sessions/{id}", b.sandbox.api_url()));
+    }
+    // The canned body: exactly what the in-memory sandbox answers.
+    let http = reqwest::Client::new();
+    let body = http.get(&urls[0]).bearer_auth(&key).send().await?.error_for_status()?.bytes().await?;
+    let server = MockServer::start().await;
+    let mock_path = urls[0].split_once("/v1/").map(|(_, p)| format!("/v1/{p}")).unwrap_or_default();
+    Mock::given(method("GET"))
+        .and(path(mock_path.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json"))
+        .mount(&server)
+        .await;
+    let mock_url = format!("{}{mock_path}", server.uri());
+
+    let warm = Duration::from_millis(500);
+    for url in [&urls[0], &urls[1], &mock_url] {
+        hammer(&http, url, &key, concurrency, warm).await;
+    }
+    // Alternating rounds, so drift in machine load falls on all sides alike.
+    let rounds = 2;
+    let slice = Duration::from_secs_f64(secs / rounds as f64);
+    let mut totals = [(0u64, 0u64, Duration::ZERO); 3];
+    for _ in 0..rounds {
+        for (i, url) in [&urls[0], &mock_url, &urls[1]].into_iter().enumerate() {
+            let (ok, bad, el) = hammer(&http, url, &key, concurrency, slice).await;
+            totals[i].0 += ok;
+            totals[i].1 += bad;
+            totals[i].2 += el;
+        }
+    }
+    let rps = |t: (u64, u64, Duration)| t.0 as f64 / t.2.as_secs_f64();
+    let (ours, wm, ours_db) = (rps(totals[0]), rps(totals[1]), rps(totals[2]));
+    let errors: u64 = totals.iter().map(|t| t.1).sum();
+    Ok(vec![
+        Row::new("get_rps", "req/s", ours)
+            .baseline("wiremock canned GET", wm)
+            .target(Target::RatioAtLeast(1.0))
+            .note(format!(
+                "{concurrency} tasks, one shared reqwest::Client, {secs:.0} s per side in {rounds} alternating rounds, \
+                 {} byte body, {errors} errors; wiremock serves its mocks on its own server thread",
+                body.len()
+            )),
+        Row::new("get_rps_sqlite", "req/s", ours_db)
+            .baseline("wiremock canned GET", wm)
+            .note("the same GET against a sandbox with a database file (each GET currently rewrites the session row)"),
+    ])
+}

@@ -1,0 +1,71 @@
+//! Scenario 1: start-to-ready, in-process sandbox vs wiremock.
+
+use std::time::Instant;
+
+use uip_sandbox::Sandbox;
+use wiremock::MockServer;
+
+use crate::report::{Row, Target};
+use crate::stats::{median, ms, percentile};
+use crate::Result;
+
+/// Ready = a `GET /healthz` answered (any status: wiremock has no such route and answers 404).
+async fn ready(http: &reqwest::Client, base: &str) -> Result<()> {
+    let resp = http.get(format!("{base}/healthz")).send().await?;
+    resp.bytes().await?;
+    Ok(())
+}
+
+pub async fn run(n: usize) -> Result<Vec<Row>> {
+    // No connection reuse: every server is reached over a fresh connection, on both sides.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
+    let (mut ours, mut pooled, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ours_start_call = Vec::new();
+    let warmup = 3;
+    // Interleaved, so that noise spreads over all three alike.
+    for i in 0..n + warmup {
+        let t = Instant::now();
+        let sandbox = Sandbox::builder().start().await?;
+        let started = ms(t.elapsed());
+        ready(&http, sandbox.base_url()).await?;
+        let a = ms(t.elapsed());
+        drop(sandbox);
+
+        let t = Instant::now();
+        let server = MockServer::start().await;
+        ready(&http, &server.uri()).await?;
+        let b = ms(t.elapsed());
+        drop(server);
+
+        let t = Instant::now();
+        let server = MockServer::builder().start().await;
+        ready(&http, &server.uri()).await?;
+        let c = ms(t.elapsed());
+        drop(server);
+
+        if i >= warmup {
+            ours.push(a);
+            ours_start_call.push(started);
+            pooled.push(b);
+            fresh.push(c);
+        }
+    }
+    let (m_ours, m_pooled, m_fresh) = (median(&ours), median(&pooled), median(&fresh));
+    Ok(vec![
+        Row::new("start", "ms", m_ours)
+            .baseline("wiremock MockServer::start()", m_pooled)
+            .target(Target::RatioAtMost(1.0))
+            .note(format!(
+                "median of {n}; ready = GET /healthz answered over a fresh connection; of ours, \
+                 Sandbox::builder().start() returning takes {:.3} ms (median); p99 ours {:.2} ms, \
+                 wiremock {:.2} ms. MockServer::start() takes a server from wiremock's pool (a dropped \
+                 server is reset and reused), so after the first call it binds nothing",
+                median(&ours_start_call),
+                percentile(&ours, 99.0),
+                percentile(&pooled, 99.0)
+            )),
+        Row::new("start_unpooled", "ms", m_ours)
+            .baseline("wiremock MockServer::builder().start()", m_fresh)
+            .note("same sandbox samples; wiremock without its pool: binds a listener and starts its server thread each time"),
+    ])
+}
