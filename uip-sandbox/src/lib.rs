@@ -43,6 +43,8 @@ mod config;
 mod delivery;
 mod engine;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod http;
 mod server;
