@@ -241,6 +241,7 @@ pub(crate) fn create_session(
         let ttl = input.request.expires_in.unwrap_or(uip_types::validate::DEFAULT_EXPIRES_IN);
         let id: SessionId = random_base62(SessionId::PREFIX, SessionId::RANDOM_LEN).into();
         let req = input.request;
+        let step_count = req.steps.len();
         let session = Session {
             id: id.clone(),
             business_id: biz.to_owned(),
@@ -268,7 +269,7 @@ pub(crate) fn create_session(
             step_deadline: None,
             binding_hash: None,
             nonce: None,
-            audits: Vec::new(),
+            audits: Vec::with_capacity(step_count),
             end_reason: None,
         };
         let created = CreatedSession {
@@ -314,31 +315,43 @@ fn with_session<R>(
     id: &str,
     f: impl FnOnce(&mut Session, &mut Business) -> Result<(R, Vec<uip_types::WebhookEvent>), ApiError>,
 ) -> Result<R, ApiError> {
-    let r = shared.store.write(|st| {
+    let (r, emitted) = shared.store.write(|st| {
+        let first_seq = st.next_seq;
         let real_now = clock::real_now();
-        let known = expire(st, id, real_now);
-        let owner = st.sessions.get(id).map(|s| s.business_id.clone());
-        let owner = match (known, owner) {
-            (true, Some(o)) if biz.is_none_or(|b| b == o) => o,
-            _ => return Err(ApiError::not_found("session")),
-        };
-        let mut business =
-            st.businesses.get(&owner).cloned().ok_or_else(|| ApiError::not_found("session"))?;
-        let before = (business.balance_cents, business.clock_offset_s);
-        let session = st.sessions.get_mut(id).ok_or_else(|| ApiError::not_found("session"))?;
-        let result = f(session, &mut business);
-        let sid = session.id.clone();
-        st.touch_session(&sid);
-        if (business.balance_cents, business.clock_offset_s) != before {
-            if let Some(b) = st.business_mut(&owner) {
-                *b = business;
+        let r = (|| {
+            let known = expire(st, id, real_now);
+            let owner = st.sessions.get(id).map(|s| s.business_id.clone());
+            let owner = match (known, owner) {
+                (true, Some(o)) if biz.is_none_or(|b| b == o) => o,
+                _ => return Err(ApiError::not_found("session")),
+            };
+            let mut business =
+                st.businesses.get(&owner).cloned().ok_or_else(|| ApiError::not_found("session"))?;
+            let before = (business.balance_cents, business.clock_offset_s);
+            let session = st.sessions.get_mut(id).ok_or_else(|| ApiError::not_found("session"))?;
+            let fingerprint = |s: &Session| {
+                (s.updated_at, s.status.clone(), s.current_step, s.binding_hash.is_some(), s.nonce.clone())
+            };
+            let unchanged = fingerprint(session);
+            let result = f(session, &mut business);
+            if fingerprint(session) != unchanged {
+                let sid = session.id.clone();
+                st.touch_session(&sid);
             }
-        }
-        let (value, events) = result?;
-        st.emit(&owner, events, real_now);
-        Ok(value)
+            if (business.balance_cents, business.clock_offset_s) != before {
+                if let Some(b) = st.business_mut(&owner) {
+                    *b = business;
+                }
+            }
+            let (value, events) = result?;
+            st.emit(&owner, events, real_now);
+            Ok(value)
+        })();
+        (r, st.next_seq != first_seq)
     })?;
-    shared.wake_delivery();
+    if emitted {
+        shared.wake_delivery();
+    }
     r
 }
 

@@ -208,6 +208,7 @@ fn record(shared: &Shared, job: &Job, attempts: Vec<(DeliveryAttempt, Option<(u6
         let ok = last.as_ref().is_some_and(|(code, _)| code.is_some_and(|c| (200..300).contains(&c)));
         // A redelivery asked for while this attempt was in flight starts a new round.
         let redelivered = attempts.first().is_some_and(|(a, _)| d.round_started_at > a.at);
+        d.attempts.reserve_exact(attempts.len());
         d.attempts.extend(attempts.into_iter().map(|(a, _)| a));
         let sid = d.session_id.clone();
         if ok && redelivered {

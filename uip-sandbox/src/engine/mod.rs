@@ -11,7 +11,7 @@ use rand::RngCore;
 pub(crate) fn random_b64(n: usize) -> String {
     use base64::Engine as _;
     let mut buf = vec![0u8; n];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
+    rand::thread_rng().fill_bytes(&mut buf);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
@@ -19,7 +19,9 @@ pub(crate) fn random_b64(n: usize) -> String {
 pub(crate) fn random_base62(prefix: &str, len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::rngs::OsRng;
+    // ThreadRng is a CSPRNG (ChaCha, reseeded from the OS): ids and secrets stay unguessable
+    // without a system call per character.
+    let mut rng = rand::thread_rng();
     let mut s = String::with_capacity(prefix.len() + len);
     s.push_str(prefix);
     for _ in 0..len {

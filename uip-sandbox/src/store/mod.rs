@@ -141,7 +141,8 @@ impl State {
     pub fn emit(&mut self, business_id: &str, events: Vec<WebhookEvent>, real_now: Timestamp) -> bool {
         let mut any = false;
         for event in events {
-            let body = serde_json::to_string(&event).unwrap_or_default();
+            let mut body = serde_json::to_string(&event).unwrap_or_default();
+            body.shrink_to_fit();
             let seq = self.next_seq;
             self.next_seq += 1;
             let d = Delivery {
