@@ -43,7 +43,13 @@ impl std::error::Error for ResetConnection {}
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        json_response(status, &self.body())
+        let mut resp = json_response(status, &self.body());
+        if self.code == ErrorCode::TooLarge {
+            // The rest of the body is never read, so the connection cannot carry another
+            // request: say so, or a client reuses it and its next request fails.
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
     }
 }
 
