@@ -61,10 +61,26 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: w
                 Ok(resp)
             }
         });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let mut stop = shutdown.clone();
         tokio::spawn(async move {
-            let _ = conn.await;
+            // The header read timeout starts with a request's first byte, and the HTTP-version
+            // sniffing before it waits without a limit: a connection that never sends anything
+            // would hold its slot forever (enough of them starve every client). Wait for the
+            // first byte here, within the same limit.
+            // (`peek`, not `readable`: readiness may be a false positive.)
+            let mut first = [0u8; 1];
+            tokio::select! {
+                peeked = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)) => {
+                    if !matches!(peeked, Ok(Ok(n)) if n > 0) {
+                        return;
+                    }
+                }
+                _ = stop.changed() => return,
+            }
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let _ = watcher.watch(conn.into_owned()).await;
             drop(permit);
         });
     }
