@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use uip_sandbox::Sandbox;
 
 /// The router's source files and the prefix each one's routes are mounted under.
@@ -489,4 +489,350 @@ async fn live_responses_use_the_documented_field_names() {
     for d in log["deliveries"].as_array().unwrap() {
         check("DeliveryLogEntry", d);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hand-written schemas match the wire form: a small JSON Schema checker (the keywords the
+// document uses; `pattern` and `format` are not checked) run on values the uip-types code
+// serializes, on values its parsers accept, and on values they refuse.
+
+struct Checker<'a> {
+    schemas: &'a serde_json::Map<String, Value>,
+}
+
+impl Checker<'_> {
+    fn named(&self, name: &str, v: &Value) -> Result<(), String> {
+        let s = self.schemas.get(name).ok_or_else(|| format!("no schema {name}"))?;
+        self.check(s, v, name)
+    }
+
+    fn check(&self, s: &Value, v: &Value, at: &str) -> Result<(), String> {
+        let fail = |why: String| Err(format!("{at}: {why} (value {v})"));
+        if let Some(name) = ref_name(s) {
+            return self.named(name, v).map_err(|e| format!("{at} → {e}"));
+        }
+        if let Some(t) = s.get("type") {
+            let types: Vec<&str> = match t {
+                Value::String(t) => vec![t.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            let ok = types.iter().any(|t| match *t {
+                "null" => v.is_null(),
+                "boolean" => v.is_boolean(),
+                "string" => v.is_string(),
+                "array" => v.is_array(),
+                "object" => v.is_object(),
+                "number" => v.is_number(),
+                "integer" => v.is_i64() || v.is_u64(),
+                _ => false,
+            });
+            if !ok {
+                return fail(format!("not of type {types:?}"));
+            }
+        }
+        if let Some(e) = s.get("enum").and_then(Value::as_array) {
+            if !e.contains(v) {
+                return fail(format!("not one of {e:?}"));
+            }
+        }
+        if let Some(n) = v.as_f64() {
+            if s.get("minimum").and_then(Value::as_f64).is_some_and(|m| n < m) {
+                return fail("below minimum".into());
+            }
+            if s.get("maximum").and_then(Value::as_f64).is_some_and(|m| n > m) {
+                return fail("above maximum".into());
+            }
+        }
+        if let Some(text) = v.as_str() {
+            let n = text.chars().count() as u64;
+            if s.get("minLength").and_then(Value::as_u64).is_some_and(|m| n < m) {
+                return fail("too short".into());
+            }
+            if s.get("maxLength").and_then(Value::as_u64).is_some_and(|m| n > m) {
+                return fail("too long".into());
+            }
+        }
+        if let Some(items) = v.as_array() {
+            let n = items.len() as u64;
+            if s.get("minItems").and_then(Value::as_u64).is_some_and(|m| n < m) {
+                return fail("too few items".into());
+            }
+            if s.get("maxItems").and_then(Value::as_u64).is_some_and(|m| n > m) {
+                return fail("too many items".into());
+            }
+            if let Some(item) = s.get("items") {
+                for (i, x) in items.iter().enumerate() {
+                    self.check(item, x, &format!("{at}[{i}]"))?;
+                }
+            }
+        }
+        if let Some(obj) = v.as_object() {
+            for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+                if !obj.contains_key(r.as_str().unwrap()) {
+                    return fail(format!("lacks required {r}"));
+                }
+            }
+            if s.get("maxProperties").and_then(Value::as_u64).is_some_and(|m| obj.len() as u64 > m) {
+                return fail("too many properties".into());
+            }
+            let props = s.get("properties").and_then(Value::as_object);
+            for (k, x) in obj {
+                if let Some(names) = s.get("propertyNames") {
+                    self.check(names, &Value::String(k.clone()), &format!("{at} key {k}"))?;
+                }
+                match props.and_then(|p| p.get(k)) {
+                    Some(p) => self.check(p, x, &format!("{at}.{k}"))?,
+                    None => match s.get("additionalProperties") {
+                        Some(Value::Bool(false)) => return fail(format!("unknown property {k}")),
+                        Some(extra @ Value::Object(_)) => self.check(extra, x, &format!("{at}.{k}"))?,
+                        _ => {}
+                    },
+                }
+            }
+        }
+        if let Some(all) = s.get("allOf").and_then(Value::as_array) {
+            for (i, sub) in all.iter().enumerate() {
+                self.check(sub, v, &format!("{at}/allOf{i}"))?;
+            }
+        }
+        if let Some(any) = s.get("anyOf").and_then(Value::as_array) {
+            let errors: Vec<String> = any.iter().filter_map(|sub| self.check(sub, v, at).err()).collect();
+            if errors.len() == any.len() {
+                return fail(format!("matches no anyOf branch: {errors:?}"));
+            }
+        }
+        if let Some(one) = s.get("oneOf").and_then(Value::as_array) {
+            let matching = one.iter().filter(|sub| self.check(sub, v, at).is_ok()).count();
+            if matching != 1 {
+                let errors: Vec<String> = one.iter().filter_map(|sub| self.check(sub, v, at).err()).collect();
+                return fail(format!("matches {matching} oneOf branches: {errors:?}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn every_create_request() -> Vec<uip_types::CreateSessionRequest> {
+    use uip_types::{Block, CreateSessionRequest, Step};
+    let mut all = CreateSessionRequest::new(vec![
+        Step::identify([Block::FirstName, Block::Portrait, Block::Other("full_name".into())]).gate(),
+        Step::identify_default(),
+        Step::age_verify(21),
+        Step::light_sign("I agree.").with_title("Terms").gate(),
+        Step::sign(["a.pdf", "b.pdf"]),
+        Step::sign_all(),
+    ]);
+    all.client_reference_id = Some("order_4815".into());
+    all.metadata = Some([("cart".to_owned(), "c_42".to_owned()), ("é".repeat(40), "v".repeat(500))].into());
+    all.return_url = Some("https://shop.example.com/verified?x=1".into());
+    all.expires_in = Some(86400);
+    vec![all, CreateSessionRequest::new(vec![Step::age_verify(1)])]
+}
+
+fn every_event() -> Vec<uip_types::WebhookEvent> {
+    use uip_types::{EventContext, SessionEnded, SessionStatus, StepCompleted, StepResult, WebhookEvent};
+    let ctx = EventContext {
+        session_id: "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w".into(),
+        client_reference_id: Some("r".into()),
+        metadata: Some([("k".to_owned(), "v".to_owned())].into()),
+    };
+    let step = |primitive: uip_types::Primitive, result| {
+        WebhookEvent::StepCompleted(StepCompleted {
+            context: ctx.clone(),
+            stage: 3,
+            primitive,
+            audit_id: "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w_3".into(),
+            result,
+        })
+    };
+    let ended = |status, reason: Option<&str>| SessionEnded {
+        context: EventContext { client_reference_id: None, metadata: None, ..ctx.clone() },
+        status,
+        reason: reason.map(str::to_owned),
+    };
+    vec![
+        step(
+            uip_types::Primitive::Identify,
+            StepResult::Identify { claims: [("first_name".to_owned(), Value::from("Jane"))].into() },
+        ),
+        step(uip_types::Primitive::AgeVerify, StepResult::AgeVerify { satisfied: false, min_age: 21 }),
+        step(
+            uip_types::Primitive::Sign,
+            StepResult::Signature {
+                signature: "c2ln".into(),
+                document_hash: format!("sha256:{}", "a".repeat(64)),
+            },
+        ),
+        WebhookEvent::SessionCompleted(ended(SessionStatus::Completed, None)),
+        WebhookEvent::SessionStopped(ended(SessionStatus::Stopped, None)),
+        WebhookEvent::SessionFailed(ended(SessionStatus::Failed, Some("credential_expired"))),
+        WebhookEvent::SessionExpired(ended(SessionStatus::Expired, Some("step_window"))),
+    ]
+}
+
+#[tokio::test]
+async fn hand_written_schemas_match_the_wire_form() {
+    let sb = Sandbox::start().await;
+    let doc = document(&sb).await;
+    let schemas = doc["components"]["schemas"].as_object().unwrap().clone();
+    let c = Checker { schemas: &schemas };
+
+    // What the types serialize is accepted by their schemas.
+    for req in every_create_request() {
+        let v = serde_json::to_value(&req).unwrap();
+        c.named("CreateSessionRequest", &v).unwrap();
+        for s in &req.steps {
+            c.named("Step", &serde_json::to_value(s).unwrap()).unwrap();
+        }
+    }
+    for e in every_event() {
+        c.named("WebhookEvent", &serde_json::to_value(&e).unwrap())
+            .unwrap_or_else(|err| panic!("{}: {err}", e.name()));
+    }
+    for p in [
+        json!({"document_hash": format!("sha256:{}", "0".repeat(64)), "signature": "x", "documents": [{"name": "a", "sha256": "sha256:0", "size": 1}]}),
+        json!({"document_hash": "sha256:0", "signature": "x"}),
+        json!({"blocks": ["first_name", "full_name"], "claims_digest": "sha256:0"}),
+        json!({"satisfied": true, "min_age": 18}),
+    ] {
+        let proof: uip_types::Proof = serde_json::from_value(p.clone()).unwrap();
+        c.named("Proof", &serde_json::to_value(&proof).unwrap()).unwrap();
+    }
+    for status in uip_types::SessionStatus::KNOWN {
+        c.named("SessionStatus", &serde_json::to_value(status).unwrap()).unwrap();
+    }
+    for code in uip_types::ErrorCode::KNOWN {
+        c.named("ErrorCode", &serde_json::to_value(code).unwrap()).unwrap();
+    }
+
+    // What the parsers refuse, the schemas refuse too (where a schema can say it).
+    for (name, bad) in [
+        ("CreateSessionRequest", json!({"steps": []})),
+        ("CreateSessionRequest", json!({"steps": [{"primitive": "identify"}], "extra": 1})),
+        ("CreateSessionRequest", json!({"steps": [{"primitive": "identify"}], "expires_in": 59})),
+        ("CreateSessionRequest", json!({"steps": [{"primitive": "identify"}], "metadata": {"k": 1}})),
+        (
+            "CreateSessionRequest",
+            json!({"steps": [{"primitive": "identify"}], "client_reference_id": "x".repeat(256)}),
+        ),
+        ("Step", json!({"primitive": "teleport"})),
+        ("Step", json!({"primitive": "light_sign"})),
+        ("Step", json!({"primitive": "light_sign", "params": {"terms": ""}})),
+        ("Step", json!({"primitive": "age_verify", "params": {"min_age": 121}})),
+        ("Step", json!({"primitive": "identify", "params": {"min_age": 3}})),
+        ("Step", json!({"primitive": "identify", "gate": "yes"})),
+        ("Step", json!({"primitive": "sign", "params": {"documents": []}})),
+        (
+            "WebhookEvent",
+            json!({"event": "step.completed", "data": {"session_id": "s", "primitive": "identify", "audit_id": "a"}}),
+        ),
+        ("WebhookEvent", json!({"event": "session.failed", "data": {"status": "failed"}})),
+        ("Proof", json!({"satisfied": true, "min_age": 18, "extra": 1})),
+    ] {
+        assert!(c.named(name, &bad).is_err(), "{name} schema accepts {bad}");
+        match name {
+            "CreateSessionRequest" => assert!(uip_types::validate::parse_create_session(&bad).is_err()),
+            "Step" => assert!(uip_types::validate::parse_step(&bad, 0).is_err()),
+            _ => {}
+        }
+    }
+
+    // The schema never refuses what the create parser accepts: every seed of the fuzz corpus.
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../uip-types/fuzz/corpus/parse_create_session");
+    let mut accepted = 0;
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let Ok(v) = serde_json::from_slice::<Value>(&bytes) else { continue };
+        if uip_types::validate::parse_create_session(&v).is_ok() {
+            c.named("CreateSessionRequest", &v)
+                .unwrap_or_else(|e| panic!("the schema refuses a valid create: {e}"));
+            accepted += 1;
+        }
+    }
+    assert!(accepted >= 5, "only {accepted} valid creates in the corpus");
+
+    // Live answers of the sandbox match their schemas.
+    let http = reqwest::Client::new();
+    let base = sb.base_url().to_owned();
+    let key = sb.api_key().expose().to_owned();
+    let created: Value = http
+        .post(format!("{base}/v1/sessions"))
+        .bearer_auth(&key)
+        .json(&json!({"steps": [{"primitive": "identify", "gate": true}, {"primitive": "light_sign", "params": {"terms": "t"}}], "metadata": {"a": "b"}}))
+        .send().await.unwrap().json().await.unwrap();
+    c.named("CreatedSession", &created).unwrap();
+    let id = created["id"].as_str().unwrap();
+    let open: Value = http.post(format!("{base}/s/{id}/open")).send().await.unwrap().json().await.unwrap();
+    c.named("OpenResponse", &open).unwrap();
+    let t = open["binding"].as_str().unwrap();
+    let state: Value = http
+        .get(format!("{base}/s/{id}/state"))
+        .header("x-uip-binding", t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.named("PageState", &state).unwrap();
+    let request: Value = http
+        .get(format!("{base}/s/{id}/request"))
+        .header("x-uip-binding", t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.named("WalletRequest", &request).unwrap();
+    let body = json!({"nonce": request["nonce"], "wallet": "apple-wallet", "action": "share", "persona": "jane-doe"});
+    c.named("WalletResponse", &body).unwrap();
+    let result: Value = http
+        .post(format!("{base}/s/{id}/response"))
+        .header("x-uip-binding", t)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.named("ResponseResult", &result).unwrap();
+    let audit: Value = http
+        .get(format!("{base}/v1/audits/{id}_0"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.named("AuditRecord", &audit).unwrap();
+    let event = sb.next_event(id, std::time::Duration::from_secs(5)).await.unwrap();
+    c.named("WebhookEvent", &serde_json::to_value(&event).unwrap()).unwrap();
+    for (path, name) in [
+        ("/v1/catalog", "CatalogResponse"),
+        ("/v1/wallets", "WalletsResponse"),
+        ("/_sandbox/personas", "Personas"),
+        ("/_sandbox/business", "BusinessView"),
+        ("/_sandbox/inbox", "Inbox"),
+        (&format!("/_sandbox/deliveries?session_id={id}") as &str, "DeliveryLog"),
+        (&format!("/v1/sessions/{id}") as &str, "SessionView"),
+    ] {
+        let v: Value =
+            http.get(format!("{base}{path}")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        c.named(name, &v).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    let err: Value = http
+        .get(format!("{base}/v1/sessions/nope"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.named("ApiErrorBody", &err).unwrap();
 }
