@@ -218,6 +218,22 @@ async fn a_key_never_reaches_another_business_resources() {
         assert!(covered.contains_key(must), "{must} was not probed: {covered:?}");
     }
 
+    // An Idempotency-Key is scoped to its business: the same key and body from B is a new
+    // session of B's, never a replay of A's (which would hand B A's capability URL).
+    let body = json!({"steps": [{"primitive": "age_verify"}]});
+    let idem = |k: &str| {
+        http.post(format!("{base}/v1/sessions"))
+            .bearer_auth(k)
+            .header("idempotency-key", "shared-key-1")
+            .json(&body)
+    };
+    let a_created = send(idem(&a_key)).await;
+    let b_created = send(idem(&b_key)).await;
+    assert_eq!((a_created.status, b_created.status), (200, 200), "{} / {}", a_created.text, b_created.text);
+    assert!(b_created.headers.get("idempotent-replayed").is_none(), "B got a replay of A's create");
+    assert_ne!(a_created.body["id"], b_created.body["id"]);
+    assert_ne!(a_created.body["url"], b_created.body["url"]);
+
     // The lists: B sees none of A's deliveries or inbox entries, filtered or not.
     for q in [format!("?session_id={id}"), String::new()] {
         let r = send(http.get(format!("{base}/_sandbox/deliveries{q}")).bearer_auth(&b_key)).await;
