@@ -69,6 +69,11 @@ pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Response {
 
 /// Parses a JSON body; the error names the field at fault.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every JSON body is an object; serde would also take a struct from an array of its field
+    // values in order (`[null]` as `{"webhook_url": null}`).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::payload("invalid JSON body: expected a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = param_path(e.path());
