@@ -939,7 +939,7 @@ async fn a_huge_simulate_cannot_hold_the_sandbox() {
     assert!(started.elapsed() < Duration::from_secs(10), "simulate took {:?}", started.elapsed());
 }
 
-/// A JSON body is one JSON value: trailing bytes are malformed (400), on every JSON route.
+/// A JSON body is one JSON object: trailing bytes, or an array in its place, are malformed (400).
 #[tokio::test]
 async fn json_bodies_with_trailing_bytes_are_refused() {
     let sb = Sandbox::start().await;
@@ -980,6 +980,27 @@ async fn json_bodies_with_trailing_bytes_are_refused() {
         .await;
         assert_eq!(r.status, 400, "businesses {tail:?}: {}", r.text);
     }
+    // A JSON array is not an object, even with the fields in order: `[null, null]` must not
+    // clear the webhook URL as `{"webhook_url": null}` would.
+    let before = send(http.get(format!("{base}/_sandbox/business")).bearer_auth(&key)).await.body;
+    let r = send(
+        http.patch(format!("{base}/_sandbox/business"))
+            .bearer_auth(&key)
+            .header(ct.0, ct.1)
+            .body("[null, null]"),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.body["code"], "request/invalid-payload");
+    assert_eq!(send(http.get(format!("{base}/_sandbox/business")).bearer_auth(&key)).await.body, before);
+    let r = send(
+        http.post(format!("{base}/s/{id}/response"))
+            .header("x-uip-binding", &t)
+            .header(ct.0, ct.1)
+            .body(json!([nonce, "apple-wallet", "share"]).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 400, "an array as a wallet response: {}", r.text);
     // Whitespace after the value is fine.
     let r = send(
         http.post(format!("{base}/s/{id}/response"))
