@@ -50,6 +50,7 @@ impl std::str::FromStr for Trust {
 #[serde(deny_unknown_fields)]
 pub struct NewBusiness {
     /// Where webhooks go; none means creates answer 422.
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     /// Starting balance (default 100000 cents).
@@ -105,6 +106,7 @@ pub struct BusinessView {
 #[serde(deny_unknown_fields)]
 pub struct BusinessPatch {
     /// `Some(None)` clears, `Some(Some(url))` sets.
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<Option<String>>,
     /// New balance.
