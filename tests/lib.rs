@@ -403,7 +403,7 @@ pub fn verify_device_signature(
     key.verify(document_hash.as_bytes(), &sig).map_err(|e| format!("signature does not verify: {e}"))
 }
 
-/// The `document_hash` of a `sign` step over these documents in signing order (DECISIONS §2):
+/// The `document_hash` of a `sign` step over these documents in signing order (docs/DECISIONS.md §2):
 /// `sha256:` + hex(SHA-256 of the lines `{index}:{sha256_hex}:{size}:{filename}\n`).
 pub fn manifest_hash(documents: &[(&str, &[u8])]) -> String {
     let manifest: String = documents

@@ -183,7 +183,7 @@ fn invalid_document(message: String) -> Error {
 }
 
 /// Checks documents against the limits and the request's sign steps, before anything is sent
-/// (DECISIONS §2: ≤ 50 documents, ≤ 50 MiB combined, unique filenames, every name bound).
+/// (docs/DECISIONS.md §2: ≤ 50 documents, ≤ 50 MiB combined, unique filenames, every name bound).
 pub(crate) fn check(req: &CreateSessionRequest, documents: &[Document]) -> Result<(), Error> {
     if documents.len() > MAX_DOCUMENTS {
         return Err(Error::invalid(

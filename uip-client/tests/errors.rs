@@ -7,7 +7,7 @@ use uip_client::{Error, ErrorCode, RetryPolicy, TransportErrorKind};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// DECISIONS §9: every status and code the service answers with.
+/// docs/DECISIONS.md §9: every status and code the service answers with.
 const TABLE: &[(u16, &str)] = &[
     (400, "request/invalid-payload"),
     (400, "request/invalid-steps"),

@@ -1,4 +1,4 @@
-//! Every setting of the sandbox, with the defaults of DECISIONS §8.
+//! Every setting of the sandbox, with the defaults of docs/DECISIONS.md §8.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -395,7 +395,7 @@ fn step_window(shared: &Shared) -> TimeDelta {
 }
 
 /// Lazy expiry for an access that names a session of `biz` without otherwise touching it
-/// (DECISIONS §4: every access resolves an elapsed session first). Unknown or foreign: no-op.
+/// (docs/DECISIONS.md §4: every access resolves an elapsed session first). Unknown or foreign: no-op.
 pub(crate) fn resolve_expiry(shared: &Shared, biz: &str, id: &str) {
     let _ = with_session(shared, Some(biz), id, |_, _| Ok(((), Vec::new())));
 }

@@ -1,4 +1,4 @@
-//! The control API (DECISIONS §8, §10): businesses, personas, simulate, faults, deliveries and
+//! The control API (docs/DECISIONS.md §8, §10): businesses, personas, simulate, faults, deliveries and
 //! the inbox.
 
 mod common;

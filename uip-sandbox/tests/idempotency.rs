@@ -1,4 +1,4 @@
-//! Idempotency-Key on create (DECISIONS §2, §10): replay, conflict, failures not stored,
+//! Idempotency-Key on create (docs/DECISIONS.md §2, §10): replay, conflict, failures not stored,
 //! concurrent duplicates, scope per business, retention on the business clock, and its place in
 //! the order of checks.
 

@@ -1,4 +1,4 @@
-//! Every row of UIP-API §4.2 driven over HTTP: open, steps, gates, continue/stop, terminal
+//! Every row of docs/UIP-API.md §4.2 driven over HTTP: open, steps, gates, continue/stop, terminal
 //! states, verification failures per persona, declines, billing and funds running out.
 
 mod common;

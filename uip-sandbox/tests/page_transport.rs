@@ -1,4 +1,4 @@
-//! The hosted page's transport (DECISIONS §7): binding by header and cookie, refusal of a
+//! The hosted page's transport (docs/DECISIONS.md §7): binding by header and cookie, refusal of a
 //! second device, nonces, order of the response checks, wallets, unknown sessions, /state.
 
 mod common;

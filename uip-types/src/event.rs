@@ -311,7 +311,7 @@ impl WebhookEvent {
                 result,
             }));
         }
-        // UIP-API.md §6.6 shows `session.failed` (and one page `session.stopped`) without
+        // docs/UIP-API.md §6.6 shows `session.failed` (and one page `session.stopped`) without
         // `status`: the event name implies it.
         let status = match take_opt_str(&mut data, "status", &event)? {
             Some(s) => SessionStatus::parse(&s),

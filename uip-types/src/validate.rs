@@ -104,7 +104,7 @@ const TOP_LEVEL_FIELDS: [&str; 5] = ["steps", "client_reference_id", "metadata",
 
 /// Parses and validates a create-session body given as JSON.
 ///
-/// Error codes follow DECISIONS §10: syntax and unknown top-level fields →
+/// Error codes follow docs/DECISIONS.md §10: syntax and unknown top-level fields →
 /// `request/invalid-payload`; `steps` missing / not an array / empty / over 20 or a step that is
 /// not an object → `request/invalid-steps`; a missing, non-string or unknown primitive →
 /// `request/unknown-primitive`; anything else wrong inside a step → `request/invalid-params`;
@@ -486,7 +486,7 @@ fn string_list(v: &Value, i: usize, rest: &str, name: &str) -> Result<Vec<String
         .collect()
 }
 
-/// Binds uploaded documents to sign steps (DECISIONS §2).
+/// Binds uploaded documents to sign steps (docs/DECISIONS.md §2).
 ///
 /// `uploaded` are the filenames of the `document` parts, in upload order. Returns, for each step,
 /// the indices into `uploaded` it signs, in signing order (empty for non-sign steps).

@@ -1,4 +1,4 @@
-//! Audit records and their hash chain (DECISIONS §6): `record_hash` = sha256: + hex(SHA-256(JCS(
+//! Audit records and their hash chain (docs/DECISIONS.md §6): `record_hash` = sha256: + hex(SHA-256(JCS(
 //! record without record_hash and ts_token))), stage 0 links to the genesis hash.
 
 mod common;
@@ -203,7 +203,7 @@ fn chain_errors_display() {
 
 #[test]
 fn every_proof_shape_hashes_and_verifies() {
-    // One record per primitive, chained, through the fixtures of DECISIONS §6.
+    // One record per primitive, chained, through the fixtures of docs/DECISIONS.md §6.
     let names = ["audit_identify", "audit_age_verify", "audit_light_sign", "audit_sign"];
     let mut prev = GENESIS_HASH.to_owned();
     let mut records = Vec::new();

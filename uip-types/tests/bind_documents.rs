@@ -1,4 +1,4 @@
-//! `validate::bind_documents`: how uploaded `document` parts bind to sign steps (DECISIONS §2).
+//! `validate::bind_documents`: how uploaded `document` parts bind to sign steps (docs/DECISIONS.md §2).
 
 use uip_types::validate::{self, ValidationError};
 use uip_types::{CreateSessionRequest, ErrorCode, Step};

@@ -1,4 +1,4 @@
-//! Webhook event serialization (DECISIONS §5): `data` starts with `session_id`, echoes appear
+//! Webhook event serialization (docs/DECISIONS.md §5): `data` starts with `session_id`, echoes appear
 //! only when set (never null), and delivery ids follow the decided formats.
 
 use std::collections::BTreeMap;

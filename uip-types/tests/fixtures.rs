@@ -1,4 +1,4 @@
-//! Every JSON shape shown in UIP-API.md and DECISIONS.md (plus the sandbox's control and page
+//! Every JSON shape shown in docs/UIP-API.md and docs/DECISIONS.md (plus the sandbox's control and page
 //! shapes) parses into its type and round-trips: parse → serialize → parse gives the same value,
 //! and where the example is already in canonical form, serializing reproduces it exactly (as a
 //! JSON value).
@@ -25,7 +25,7 @@ fn ts(s: &str) -> uip_types::Timestamp {
 }
 
 // ---------------------------------------------------------------------------------------------
-// UIP-API.md
+// docs/UIP-API.md
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -133,7 +133,7 @@ fn spec_error_body_placeholder_code_is_kept() {
 
 #[test]
 fn spec_error_codes_from_the_docs_round_trip() {
-    // Every code string UIP-API.md §10.3 lists: known ones map to variants, legacy ones are kept.
+    // Every code string docs/UIP-API.md §10.3 lists: known ones map to variants, legacy ones are kept.
     let known = [
         ("internal/server-error", ErrorCode::ServerError),
         ("resource/not-found", ErrorCode::NotFound),
@@ -217,7 +217,7 @@ fn spec_session_stopped_with_reason_instead_of_status() {
 
 #[test]
 fn spec_session_failed_without_status() {
-    // UIP-API.md §6.6: `session.failed` data = {session_id, reason}.
+    // docs/UIP-API.md §6.6: `session.failed` data = {session_id, reason}.
     let e: WebhookEvent = round_trip("spec/session_failed.json", false);
     let WebhookEvent::SessionFailed(d) = &e else { panic!() };
     assert_eq!(d.status, SessionStatus::Failed);
@@ -230,7 +230,7 @@ fn spec_session_failed_without_status() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// DECISIONS.md
+// docs/DECISIONS.md
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -371,7 +371,7 @@ fn decisions_error_bodies() {
 
 #[test]
 fn decisions_error_code_table() {
-    // DECISIONS §9: every code with its HTTP status.
+    // docs/DECISIONS.md §9: every code with its HTTP status.
     let table: &[(&str, u16)] = &[
         ("request/invalid-payload", 400),
         ("request/invalid-steps", 400),
@@ -464,7 +464,7 @@ fn decisions_audit_records_for_each_proof() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sandbox control API and hosted-page transport (DECISIONS §7, §8, §10)
+// Sandbox control API and hosted-page transport (docs/DECISIONS.md §7, §8, §10)
 // ---------------------------------------------------------------------------------------------
 
 #[test]

@@ -1,4 +1,4 @@
-//! The hashes DECISIONS §1, §2 and §6 define, checked against values computed independently.
+//! The hashes docs/DECISIONS.md §1, §2 and §6 define, checked against values computed independently.
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -85,7 +85,7 @@ fn jcs_digest_sorts_keys_at_every_level() {
 
 #[test]
 fn claims_digest_is_jcs_of_the_claims() {
-    // DECISIONS §6: identify proof `claims_digest` = sha256: + hex(SHA-256(JCS(claims))).
+    // docs/DECISIONS.md §6: identify proof `claims_digest` = sha256: + hex(SHA-256(JCS(claims))).
     let claims =
         json!({"last_name": "Doe", "first_name": "Jane", "dob": "1990-04-01", "portrait": "unavailable"});
     let canonical = r#"{"dob":"1990-04-01","first_name":"Jane","last_name":"Doe","portrait":"unavailable"}"#;

@@ -1,4 +1,4 @@
-//! The create-session rules of DECISIONS §2 and §10 "Create": every rule, with the exact `code`
+//! The create-session rules of docs/DECISIONS.md §2 and §10 "Create": every rule, with the exact `code`
 //! and `param`, through `validate::parse_create_session`, the `Deserialize` impl and
 //! `CreateSessionRequest::validate`.
 

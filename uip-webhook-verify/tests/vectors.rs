@@ -1,5 +1,6 @@
-//! Every case of the shared vectors file `shared/vectors/webhook-signatures.json` (beside the
-//! repository) gives exactly its expected outcome.
+//! Every case of the signature vectors `tests/resources/webhook-signatures.json` gives exactly its
+//! expected outcome. The vectors were computed by an independent implementation of the scheme;
+//! CI checks that the committed copy is byte-identical to the project's source of truth.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,14 +27,14 @@ struct Case {
 }
 
 fn vectors_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/webhook-signatures.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/resources/webhook-signatures.json")
 }
 
 fn load() -> File {
     let path = vectors_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the shared test vectors must exist at {} (shared/ beside the repository): {e}",
+            "the signature vectors must exist at {}: {e}",
             path.display()
         )
     });

@@ -1,4 +1,4 @@
-//! Audit records and the per-session hash chain (DECISIONS §6).
+//! Audit records and the per-session hash chain (docs/DECISIONS.md §6).
 
 use uip_types::hashing::GENESIS_HASH;
 use uip_types::{AuditRecord, Primitive, Proof, Timestamp, WalletId};

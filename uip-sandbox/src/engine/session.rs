@@ -1,4 +1,4 @@
-//! The session state machine of UIP-API §4 with DECISIONS §4.
+//! The session state machine of docs/UIP-API.md §4 with docs/DECISIONS.md §4.
 //!
 //! Every transition takes `now` (the business's clock) and returns the webhook events it
 //! produced, in order; the caller stores the new state and the events in one write.
@@ -91,7 +91,7 @@ impl Session {
         self.current().primitive()
     }
 
-    /// The GET view (DECISIONS §3).
+    /// The GET view (docs/DECISIONS.md §3).
     pub fn view(&self) -> SessionView {
         SessionView {
             id: self.id.clone(),

@@ -41,7 +41,7 @@ impl CheckFailure {
 }
 
 impl Credential {
-    /// The checks of UIP-API §8.5 in order: issuer authenticity, data integrity, holder binding
+    /// The checks of docs/UIP-API.md §8.5 in order: issuer authenticity, data integrity, holder binding
     /// (the simulated device key always matches), freshness (validity dates on the business's date).
     pub fn check(&self, trust: Trust, today: NaiveDate) -> Result<(), CheckFailure> {
         if !self.issuer_trusted && trust == Trust::Production {

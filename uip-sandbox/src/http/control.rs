@@ -1,4 +1,4 @@
-//! The sandbox's control API under `/_sandbox` (DECISIONS §8) and the built-in inbox.
+//! The sandbox's control API under `/_sandbox` (docs/DECISIONS.md §8) and the built-in inbox.
 
 use std::sync::Arc;
 

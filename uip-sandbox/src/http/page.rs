@@ -1,4 +1,4 @@
-//! The hosted page `/s/{id}` and its internal transport (DECISIONS §7): open, state, request,
+//! The hosted page `/s/{id}` and its internal transport (docs/DECISIONS.md §7): open, state, request,
 //! documents, response. Binding is the `uip_bind` cookie or the `X-UIP-Binding` header.
 
 use std::sync::Arc;

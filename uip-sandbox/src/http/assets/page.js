@@ -1,5 +1,5 @@
 // The hosted page of the UIP sandbox: shows what each step of a session discloses and drives the
-// simulated wallet through the page transport under /s/{id} (DECISIONS §7).
+// simulated wallet through the page transport under /s/{id} (docs/DECISIONS.md §7).
 //
 // The browser was bound by GET /s/{id}, which set the HttpOnly `uip_bind` cookie (Path=/s/{id}); every
 // call below is a same-origin fetch that carries that cookie. This script never sees, stores, renders or
@@ -37,7 +37,7 @@
     session_ttl: "The time to finish this verification ran out.",
     step_window: "The time to finish this step ran out."
   };
-  // Used only if /v1/wallets cannot be read: the capability matrix of DECISIONS §7.
+  // Used only if /v1/wallets cannot be read: the capability matrix of docs/DECISIONS.md §7.
   var FALLBACK_WALLETS = [
     { id: "apple-wallet", name: "Apple Wallet", primitives: ["identify", "age_verify", "sign", "light_sign"] },
     { id: "google-wallet", name: "Google Wallet", primitives: ["identify", "age_verify", "light_sign"] }
