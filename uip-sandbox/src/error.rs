@@ -53,3 +53,20 @@ impl From<crate::store::StoreError> for ApiError {
         ApiError::internal("the sandbox could not store the change")
     }
 }
+
+impl From<crate::engine::session::TransitionError> for ApiError {
+    fn from(e: crate::engine::session::TransitionError) -> Self {
+        use crate::engine::session::TransitionError as T;
+        let code = match &e {
+            T::NotAwaitingDecision(_) => ErrorCode::NotAwaitingDecision,
+            T::NotActive(_) => ErrorCode::NotActive,
+            T::StaleNonce => ErrorCode::StaleNonce,
+            T::AlreadyBound => ErrorCode::BoundElsewhere,
+        };
+        let err = ApiError::new(code, e.to_string());
+        match e {
+            T::StaleNonce => err.param("nonce"),
+            _ => err,
+        }
+    }
+}

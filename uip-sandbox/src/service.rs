@@ -377,15 +377,9 @@ pub(crate) fn decide(
     let window = step_window(shared);
     with_session(shared, Some(biz), id, |s, b| {
         let events = match d {
-            Decision::Continue => s.resume(b.now(), window),
+            Decision::Continue => s.resume(&mut rand::thread_rng(), b.now(), window),
             Decision::Stop => s.stop(b.now()),
-        }
-        .map_err(|()| {
-            ApiError::new(
-                ErrorCode::NotAwaitingDecision,
-                format!("the session is {}, not awaiting_decision", s.status),
-            )
-        })?;
+        }?;
         Ok((s.decision(), events))
     })
 }
@@ -434,7 +428,7 @@ pub(crate) fn open(shared: &Shared, id: &str, token: Option<&str>) -> Result<Bin
             return Ok((BindingToken::new(token.unwrap_or_default()), Vec::new()));
         }
         let fresh = random_b64(32);
-        s.open(hash_hex(&fresh), b.now(), window);
+        s.open(hash_hex(&fresh), &mut rand::thread_rng(), b.now(), window)?;
         Ok((BindingToken::new(fresh), Vec::new()))
     })
 }
@@ -584,14 +578,7 @@ pub(crate) fn respond(
             check_binding(s, token)?;
         }
         let resp: WalletResponse = crate::http::parse_json(body)?;
-        if s.status != SessionStatus::InProgress {
-            return Err(not_active(s));
-        }
-        if s.nonce.as_deref() != Some(resp.nonce.as_str()) {
-            return Err(
-                ApiError::new(ErrorCode::StaleNonce, "the nonce is not the active step's").param("nonce")
-            );
-        }
+        s.check_answer(&resp.nonce)?;
         if !resp.wallet.is_known() {
             return Err(ApiError::payload(format!(
                 "unknown wallet `{}`; expected apple-wallet or google-wallet",
@@ -609,7 +596,7 @@ pub(crate) fn respond(
         }
         let now = b.now();
         if resp.action == WalletAction::Decline {
-            s.decline(now);
+            s.decline(&mut rand::thread_rng(), now)?;
             return Ok((result(s, b, ResponseOutcome::Declined), Vec::new()));
         }
         let custom;
@@ -626,10 +613,12 @@ pub(crate) fn respond(
             }
         };
         let trust = b.trust;
-        let applied = s.verify(credential, resp.wallet.clone(), trust, &mut b.balance_cents, now, window);
+        let mut rng = rand::thread_rng();
+        let applied =
+            s.verify(credential, resp.wallet.clone(), trust, &mut b.balance_cents, &mut rng, now, window)?;
         let outcome = match applied.value {
             Verification::Verified => ResponseOutcome::Verified,
-            Verification::Failed => ResponseOutcome::Failed,
+            Verification::Failed(_) => ResponseOutcome::Failed,
         };
         Ok((result(s, b, outcome), applied.events))
     })
@@ -651,11 +640,15 @@ pub(crate) fn simulate(
 ) -> Result<SessionView, ApiError> {
     // Ownership first: a foreign id is unknown.
     get_session(shared, biz, id)?;
+    let action = req.action.unwrap_or_default();
+    let Some(action) = action.wallet_action() else {
+        fail_internal(shared, biz, id)?;
+        return get_session(shared, biz, id);
+    };
     let bound = shared.store.read(|st| st.sessions.get(id).is_some_and(|s| s.binding_hash.is_some()));
     if !bound {
         open(shared, id, None)?;
     }
-    let action = req.action.unwrap_or_default();
     let wallet = req.wallet.unwrap_or(WalletId::AppleWallet);
     // Bounded: each answer takes the store's lock on a runtime thread, and declines never end the
     // session, so `{"action":"decline","steps":4294967295}` would hold the sandbox for hours.
@@ -684,6 +677,19 @@ pub(crate) fn simulate(
         done += 1;
     }
     get_session(shared, biz, id)
+}
+
+/// `simulate {"action": "internal_error"}` (docs/DECISIONS.md §11): binds a `created` session like a
+/// first open, then fails its active step; any other status than `in_progress` is 409 `session/not-active`.
+fn fail_internal(shared: &Shared, biz: &str, id: &str) -> Result<(), ApiError> {
+    let window = step_window(shared);
+    with_session(shared, Some(biz), id, |s, b| {
+        let now = b.now();
+        if s.status == SessionStatus::Created {
+            s.open(hash_hex(&random_b64(32)), &mut rand::thread_rng(), now, window)?;
+        }
+        Ok(((), s.fail_internal(now)?))
+    })
 }
 
 /// The expiry sweep: resolves every elapsed session.

@@ -249,6 +249,32 @@ pub enum WalletAction {
     Decline,
 }
 
+/// What `POST /_sandbox/sessions/{id}/simulate` does (docs/DECISIONS.md §8, §11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SimulateAction {
+    /// The user shares the credential at each step answered.
+    #[default]
+    Share,
+    /// The user declines in the wallet (not a failure: the step may be retried).
+    Decline,
+    /// The service fails the active step: the session ends `failed` with reason `internal_error`,
+    /// nothing is billed, no audit record and no `step.completed` are written.
+    InternalError,
+}
+
+impl SimulateAction {
+    /// The wallet answer this action gives, if it is one (`internal_error` is not).
+    pub fn wallet_action(self) -> Option<WalletAction> {
+        match self {
+            SimulateAction::Share => Some(WalletAction::Share),
+            SimulateAction::Decline => Some(WalletAction::Decline),
+            SimulateAction::InternalError => None,
+        }
+    }
+}
+
 /// `POST /_sandbox/sessions/{id}/simulate` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -260,9 +286,9 @@ pub struct SimulateRequest {
     /// Wallet (default `apple-wallet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet: Option<WalletId>,
-    /// Share or decline (default share).
+    /// Share, decline or fail the step with `internal_error` (default share).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<WalletAction>,
+    pub action: Option<SimulateAction>,
     /// How many steps to answer (default: until the session pauses or ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<u32>,

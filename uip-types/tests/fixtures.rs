@@ -10,7 +10,7 @@ use serde_json::json;
 use uip_types::sandbox::{
     BusinessCredentials, BusinessPatch, BusinessView, ClockNow, DeliveryFault, DeliveryLog, DeliveryStatus,
     FaultPlan, Inbox, NewBusiness, OpenResponse, PageState, Personas, RedeliverRequest, ResponseOutcome,
-    ResponseResult, SimulateRequest, Trust, WalletAction, WalletRequest, WalletResponse,
+    ResponseResult, SimulateAction, SimulateRequest, Trust, WalletAction, WalletRequest, WalletResponse,
 };
 use uip_types::{
     ApiErrorBody, AuditRecord, Block, CatalogResponse, CreateSessionRequest, CreatedSession,
@@ -553,8 +553,13 @@ fn sandbox_clock_deliveries_and_inbox() {
 fn sandbox_simulate_faults_personas() {
     let s: SimulateRequest = round_trip("sandbox/simulate.json", true);
     assert_eq!(s.wallet, Some(WalletId::GoogleWallet));
-    assert_eq!(s.action, Some(WalletAction::Decline));
+    assert_eq!(s.action, Some(SimulateAction::Decline));
     assert_eq!(s.steps, Some(1));
+    let s: SimulateRequest = serde_json::from_value(json!({"action": "internal_error"})).unwrap();
+    assert_eq!(s.action, Some(SimulateAction::InternalError));
+    assert_eq!(serde_json::to_value(&s).unwrap(), json!({"action": "internal_error"}));
+    // The sandbox reads its own control bodies strictly: an unknown action is refused.
+    assert!(serde_json::from_value::<SimulateRequest>(json!({"action": "explode"})).is_err());
     assert_eq!(serde_json::from_value::<SimulateRequest>(json!({})).unwrap(), SimulateRequest::default());
 
     let f: FaultPlan = round_trip("sandbox/faults_status.json", true);

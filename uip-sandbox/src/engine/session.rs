@@ -1,11 +1,14 @@
-//! The session state machine of docs/UIP-API.md §4 with docs/DECISIONS.md §4.
+//! The session state machine of docs/UIP-API.md §4 with docs/DECISIONS.md §3, §4 and §11.
 //!
-//! Every transition takes `now` (the business's clock) and returns the webhook events it
-//! produced, in order; the caller stores the new state and the events in one write.
+//! Every transition takes `now` (the business's clock) and, where it starts a step, the random
+//! source of the step's nonce; it returns the webhook events it produced, in order, or a
+//! [`TransitionError`] saying why the session refused it (and then changes nothing). The caller
+//! stores the new state and the events in one write.
 
 use std::collections::BTreeMap;
 
 use chrono::Duration;
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use uip_types::hashing::{self, ManifestEntry};
 use uip_types::{
@@ -15,7 +18,7 @@ use uip_types::{
 };
 
 use super::audit;
-use super::wallet::Credential;
+use super::wallet::{CheckFailure, Credential};
 use uip_types::sandbox::Trust;
 
 /// A document uploaded for sign steps (its bytes live in the store until purged).
@@ -57,11 +60,52 @@ pub(crate) struct Session {
     pub end_reason: Option<String>,
 }
 
-/// What a wallet response did.
-#[derive(Debug, PartialEq, Eq)]
+/// What a shared credential did to the active step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Verification {
+    /// The step verified (billed, audited, `step.completed`).
     Verified,
-    Failed,
+    /// The session failed for this reason (nothing billed, no audit, `session.failed`).
+    Failed(FailReason),
+}
+
+/// Why a session failed: the `reason` of `session.failed` (docs/DECISIONS.md §4, §11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FailReason {
+    /// A verification check failed (docs/UIP-API.md §8.5).
+    Check(CheckFailure),
+    /// The balance could not pay the step.
+    InsufficientFunds,
+    /// The service failed the step (provoked with `simulate {"action": "internal_error"}`).
+    InternalError,
+}
+
+impl FailReason {
+    /// The wire `reason`.
+    pub fn code(self) -> &'static str {
+        match self {
+            FailReason::Check(c) => c.code(),
+            FailReason::InsufficientFunds => "insufficient_funds",
+            FailReason::InternalError => "internal_error",
+        }
+    }
+}
+
+/// Why the state machine refused a transition. A refused transition changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TransitionError {
+    /// `continue` / `stop` while the session is not paused at a gate.
+    #[error("the session is {0}, not awaiting_decision")]
+    NotAwaitingDecision(SessionStatus),
+    /// A step action (answer, decline, failure) while no step is active.
+    #[error("the session is {0}; no step is active")]
+    NotActive(SessionStatus),
+    /// The answer carries a nonce other than the active step's.
+    #[error("the nonce is not the active step's")]
+    StaleNonce,
+    /// A first open of a session that is already bound to a device.
+    #[error("this session is open on another device")]
+    AlreadyBound,
 }
 
 /// The result of applying a transition.
@@ -126,9 +170,30 @@ impl Session {
             .then(|| self.step_deadline.map_or(self.expires_at, |d| d.min(self.expires_at)))
     }
 
-    fn start_step(&mut self, now: Timestamp, window: Duration) {
-        self.step_deadline = Some(now + window);
-        self.nonce = Some(super::random_b64(16));
+    fn start_step<R: RngCore + ?Sized>(&mut self, rng: &mut R, now: Timestamp, window: Duration) {
+        // Saturates instead of panicking: no time arithmetic may panic (docs/DECISIONS.md §11).
+        self.step_deadline = Some(now.checked_add_signed(window).unwrap_or(Timestamp::MAX_UTC));
+        self.nonce = Some(super::nonce(rng));
+    }
+
+    fn require_active(&self) -> Result<(), TransitionError> {
+        if self.status == SessionStatus::InProgress {
+            Ok(())
+        } else {
+            Err(TransitionError::NotActive(self.status.clone()))
+        }
+    }
+
+    fn require_gate(&self) -> Result<(), TransitionError> {
+        if self.status == SessionStatus::AwaitingDecision {
+            Ok(())
+        } else {
+            Err(TransitionError::NotAwaitingDecision(self.status.clone()))
+        }
+    }
+
+    fn fail(&mut self, reason: FailReason, now: Timestamp) -> WebhookEvent {
+        self.end(SessionStatus::Failed, Some(reason.code().to_owned()), now)
     }
 
     fn end(&mut self, status: SessionStatus, reason: Option<String>, now: Timestamp) -> WebhookEvent {
@@ -172,43 +237,81 @@ impl Session {
         Some(self.step_expires_at().unwrap_or(self.expires_at))
     }
 
-    /// First successful open: `created` → `in_progress`, starts stage 0's window.
-    pub fn open(&mut self, binding_hash: String, now: Timestamp, window: Duration) {
+    /// First open of the hosted page: binds the session to `binding_hash`; a `created` session
+    /// becomes `in_progress` and stage 0's window starts. Any other status only records the
+    /// binding (the page then shows where the session stands). Already bound: `AlreadyBound`.
+    pub fn open<R: RngCore + ?Sized>(
+        &mut self,
+        binding_hash: String,
+        rng: &mut R,
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<(), TransitionError> {
+        if self.binding_hash.is_some() {
+            return Err(TransitionError::AlreadyBound);
+        }
         self.binding_hash = Some(binding_hash);
         if self.status == SessionStatus::Created {
             self.status = SessionStatus::InProgress;
             self.updated_at = now;
-            self.start_step(now, window);
+            self.start_step(rng, now, window);
         }
+        Ok(())
     }
 
-    /// `continue` at a gate. `Err(())` when not `awaiting_decision`.
-    pub fn resume(&mut self, now: Timestamp, window: Duration) -> Result<Vec<WebhookEvent>, ()> {
-        if self.status != SessionStatus::AwaitingDecision {
-            return Err(());
-        }
+    /// `continue` at a gate: the next step becomes active (its window starts), or the session
+    /// completes after the last one.
+    pub fn resume<R: RngCore + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<Vec<WebhookEvent>, TransitionError> {
+        self.require_gate()?;
         if self.current_step + 1 >= self.step_count() {
             return Ok(vec![self.end(SessionStatus::Completed, None, now)]);
         }
         self.current_step += 1;
         self.status = SessionStatus::InProgress;
         self.updated_at = now;
-        self.start_step(now, window);
+        self.start_step(rng, now, window);
         Ok(Vec::new())
     }
 
-    /// `stop` at a gate. `Err(())` when not `awaiting_decision`.
-    pub fn stop(&mut self, now: Timestamp) -> Result<Vec<WebhookEvent>, ()> {
-        if self.status != SessionStatus::AwaitingDecision {
-            return Err(());
-        }
+    /// `stop` at a gate: the session ends `stopped`.
+    pub fn stop(&mut self, now: Timestamp) -> Result<Vec<WebhookEvent>, TransitionError> {
+        self.require_gate()?;
         Ok(vec![self.end(SessionStatus::Stopped, None, now)])
     }
 
-    /// A decline in the wallet: the step stays active with a fresh nonce.
-    pub fn decline(&mut self, now: Timestamp) {
-        self.nonce = Some(super::random_b64(16));
+    /// Whether a wallet answer carrying `nonce` may be taken now: a step is active and the
+    /// nonce is its own.
+    pub fn check_answer(&self, nonce: &str) -> Result<(), TransitionError> {
+        self.require_active()?;
+        if self.nonce.as_deref() != Some(nonce) {
+            return Err(TransitionError::StaleNonce);
+        }
+        Ok(())
+    }
+
+    /// A decline in the wallet: not a failure; the step stays active (its window runs on) with
+    /// a fresh nonce drawn from `rng`.
+    pub fn decline<R: RngCore + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        now: Timestamp,
+    ) -> Result<(), TransitionError> {
+        self.require_active()?;
+        self.nonce = Some(super::nonce(rng));
         self.updated_at = now;
+        Ok(())
+    }
+
+    /// The service fails the active step (docs/DECISIONS.md §11): the session ends `failed` with
+    /// reason `internal_error`; nothing is billed, no audit record or `step.completed` is written.
+    pub fn fail_internal(&mut self, now: Timestamp) -> Result<Vec<WebhookEvent>, TransitionError> {
+        self.require_active()?;
+        Ok(vec![self.fail(FailReason::InternalError, now)])
     }
 
     /// The document hash the active step signs (sign / light_sign).
@@ -230,28 +333,34 @@ impl Session {
     }
 
     /// A shared credential for the active step: runs the checks, charges, writes the audit
-    /// record and advances. `balance` is the business's balance, charged in place.
+    /// record and advances (to the gate, the next step with a fresh nonce from `rng`, or
+    /// completion). `balance` is the business's balance, charged in place. A failed check or an
+    /// unpayable step fails the session instead, with nothing charged.
     #[allow(clippy::too_many_arguments)]
-    pub fn verify(
+    pub fn verify<R: RngCore + ?Sized>(
         &mut self,
         credential: &Credential,
         wallet: WalletId,
         trust: Trust,
         balance: &mut u64,
+        rng: &mut R,
         now: Timestamp,
         window: Duration,
-    ) -> Applied<Verification> {
+    ) -> Result<Applied<Verification>, TransitionError> {
+        self.require_active()?;
         let stage = self.current_step as usize;
         if let Err(failure) = credential.check(trust, now.date_naive()) {
-            let event = self.end(SessionStatus::Failed, Some(failure.code().to_owned()), now);
-            return Applied { value: Verification::Failed, events: vec![event] };
+            let reason = FailReason::Check(failure);
+            let event = self.fail(reason, now);
+            return Ok(Applied { value: Verification::Failed(reason), events: vec![event] });
         }
         let step = self.steps[stage].clone();
         let primitive = step.primitive();
         let price = primitive.price_cents().unwrap_or(0);
         if *balance < price {
-            let event = self.end(SessionStatus::Failed, Some("insufficient_funds".to_owned()), now);
-            return Applied { value: Verification::Failed, events: vec![event] };
+            let reason = FailReason::InsufficientFunds;
+            let event = self.fail(reason, now);
+            return Ok(Applied { value: Verification::Failed(reason), events: vec![event] });
         }
         *balance -= price;
 
@@ -313,9 +422,9 @@ impl Session {
             events.push(self.end(SessionStatus::Completed, None, now));
         } else {
             self.current_step += 1;
-            self.start_step(now, window);
+            self.start_step(rng, now, window);
         }
-        Applied { value: Verification::Verified, events }
+        Ok(Applied { value: Verification::Verified, events })
     }
 
     /// Marks documents purged once no later sign step uses them.
