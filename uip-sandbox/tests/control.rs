@@ -193,6 +193,148 @@ async fn simulate_drives_the_page_as_a_user() {
     sim(&id, Some(json!({"speed": 2}))).await.code(400, "request/invalid-payload");
 }
 
+/// `simulate {"action": "internal_error"}` on a `created` session (docs/DECISIONS.md §11): binds like a
+/// first open, fails the session with reason `internal_error`, bills nothing, writes no audit, and
+/// delivers `session.failed` alone.
+#[tokio::test]
+async fn simulated_internal_error_fails_a_created_session() {
+    let env = start().await;
+    let id = env
+        .create(json!({"steps": [{"primitive": "identify"}, {"primitive": "age_verify"}], "client_reference_id": "order-7"}))
+        .await;
+    let balance = env.balance().await;
+
+    let r = send(
+        env.post(&format!("/_sandbox/sessions/{id}/simulate")).json(&json!({"action": "internal_error"})),
+    )
+    .await;
+    let v = r.ok();
+    assert_eq!(v, &env.session(&id).await, "answers the GET session view");
+    assert_eq!((v["status"].as_str(), v["current_step"].as_u64()), (Some("failed"), Some(0)));
+
+    assert_eq!(
+        env.event(&id).await,
+        json!({"event": "session.failed", "data": {"session_id": id, "client_reference_id": "order-7", "status": "failed", "reason": "internal_error"}})
+    );
+    assert_eq!(env.event_names(&id), ["session.failed"], "no step.completed, nothing else");
+    assert_eq!(env.balance().await, balance, "nothing billed");
+    send(env.get(&format!("/v1/audits/{id}_0"))).await.err(404, "resource/not-found", None);
+
+    // It bound the session like any simulate: another device is refused.
+    let bound_elsewhere = uip_types::ErrorCode::BoundElsewhere.http_status().unwrap();
+    env.browser(&id).open().await.err(bound_elsewhere, "session/bound-elsewhere", None);
+}
+
+/// On an `in_progress` session the active step fails; the steps verified before it stay billed
+/// and audited, and the bound page shows the reason.
+#[tokio::test]
+async fn simulated_internal_error_fails_the_active_step() {
+    let env = start().await;
+    let id = env
+        .create_steps(
+            json!([{"primitive": "identify"}, {"primitive": "light_sign", "params": {"terms": "t"}}]),
+        )
+        .await;
+    let mut page = env.browser(&id);
+    page.open().await.ok();
+    assert_eq!(page.share("jane-doe").await.ok()["outcome"], "verified");
+    let step0 = env.event(&id).await;
+    assert_eq!((step0["event"].as_str(), step0["data"]["stage"].as_u64()), (Some("step.completed"), Some(0)));
+    let balance = env.balance().await;
+
+    let r = send(
+        env.post(&format!("/_sandbox/sessions/{id}/simulate")).json(&json!({"action": "internal_error"})),
+    )
+    .await;
+    assert_eq!((r.ok()["status"].as_str(), r.body["current_step"].as_u64()), (Some("failed"), Some(1)));
+    assert_eq!(
+        env.event(&id).await,
+        json!({"event": "session.failed", "data": {"session_id": id, "status": "failed", "reason": "internal_error"}})
+    );
+    assert_eq!(env.event_names(&id), ["step.completed", "session.failed"]);
+    assert_eq!(env.balance().await, balance, "the failed step is not billed");
+    send(env.get(&format!("/v1/audits/{id}_0"))).await.ok();
+    send(env.get(&format!("/v1/audits/{id}_1"))).await.err(404, "resource/not-found", None);
+
+    let state = page.state().await;
+    assert_eq!(
+        (state.ok()["status"].as_str(), state.body["reason"].as_str()),
+        (Some("failed"), Some("internal_error"))
+    );
+    page.respond(&json!({"nonce": "x", "wallet": "apple-wallet", "action": "share"})).await.err(
+        409,
+        "session/not-active",
+        None,
+    );
+}
+
+/// Only `created` and `in_progress` sessions can be failed: a gate, every terminal state (including a
+/// lazily expired session) and a foreign or unknown session refuse, changing nothing.
+#[tokio::test]
+async fn simulated_internal_error_is_refused_unless_a_step_can_be_active() {
+    let env = start().await;
+    let fail = |id: &str| {
+        send(
+            env.post(&format!("/_sandbox/sessions/{id}/simulate")).json(&json!({"action": "internal_error"})),
+        )
+    };
+
+    // awaiting_decision: refused; the gate still takes a decision.
+    let id =
+        env.create_steps(json!([{"primitive": "identify", "gate": true}, {"primitive": "identify"}])).await;
+    env.run_user(&id).await;
+    let balance = env.balance().await;
+    fail(&id).await.err(409, "session/not-active", None);
+    assert_eq!(env.status(&id).await, "awaiting_decision");
+    assert_eq!(env.event_names(&id), ["step.completed"]);
+    assert_eq!(env.balance().await, balance);
+    assert_eq!(env.decide(&id, "continue").await.ok()["status"], "in_progress");
+
+    // completed, stopped, failed.
+    let done = env.create_steps(json!([{"primitive": "identify"}])).await;
+    env.run_user(&done).await;
+    let stopped =
+        env.create_steps(json!([{"primitive": "identify", "gate": true}, {"primitive": "identify"}])).await;
+    env.run_user(&stopped).await;
+    env.decide(&stopped, "stop").await.ok();
+    let failed = env.create_steps(json!([{"primitive": "identify"}])).await;
+    fail(&failed).await.ok();
+    for (id, status, events) in [
+        (&done, "completed", &["step.completed", "session.completed"][..]),
+        (&stopped, "stopped", &["step.completed", "session.stopped"][..]),
+        (&failed, "failed", &["session.failed"][..]),
+    ] {
+        fail(id).await.err(409, "session/not-active", None);
+        assert_eq!(env.status(id).await, status);
+        assert_eq!(env.event_names(id), events, "{status}: no further event");
+    }
+
+    // An elapsed, never opened session resolves to expired first, and the refusal does not bind it.
+    let id = env.create(json!({"steps": [{"primitive": "identify"}], "expires_in": 60})).await;
+    env.advance(60).await;
+    fail(&id).await.err(409, "session/not-active", None);
+    assert_eq!(env.event_names(&id), ["session.expired"]);
+    env.browser(&id).open().await.ok();
+
+    // Foreign and unknown sessions are not found; a misspelt action is a bad body.
+    let (_, other_key) = env.new_business(json!({"webhook_url": "https://hooks.example.com/uip"})).await;
+    let id = env.create_steps(json!([{"primitive": "identify"}])).await;
+    let foreign = env
+        .http
+        .post(env.url(&format!("/_sandbox/sessions/{id}/simulate")))
+        .bearer_auth(&other_key)
+        .json(&json!({"action": "internal_error"}));
+    send(foreign).await.err(404, "resource/not-found", None);
+    assert_eq!(env.status(&id).await, "created");
+    fail("sess_AAAAAAAAAAAAAAAAAAAAAAAA").await.err(404, "resource/not-found", None);
+    let r = send(
+        env.post(&format!("/_sandbox/sessions/{id}/simulate")).json(&json!({"action": "internal-error"})),
+    )
+    .await;
+    r.code(400, "request/invalid-payload");
+    assert_eq!(env.status(&id).await, "created");
+}
+
 #[tokio::test]
 async fn faults_fail_the_next_business_api_requests() {
     let env = start().await;

@@ -34,6 +34,7 @@
     integrity_check_failed: "The data from your wallet did not pass the integrity check.",
     untrusted_issuer: "Your digital ID was issued by an authority this business does not trust.",
     insufficient_funds: "The business could not pay for this verification.",
+    internal_error: "The verification service failed on its side. Please try again later.",
     session_ttl: "The time to finish this verification ran out.",
     step_window: "The time to finish this step ran out."
   };
