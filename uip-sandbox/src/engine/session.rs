@@ -109,6 +109,7 @@ pub(crate) enum TransitionError {
 }
 
 /// The result of applying a transition.
+#[derive(Debug)]
 pub(crate) struct Applied<T> {
     pub value: T,
     pub events: Vec<WebhookEvent>,
@@ -434,6 +435,760 @@ impl Session {
             if !used_later {
                 self.documents[i].purged = true;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every transition of docs/DECISIONS.md §3–§4 (and §11's `internal_error`), one table each.
+    //! Sessions are brought into each status through the transitions themselves, time is a fixed
+    //! instant plus offsets, and nonces come from a seeded generator.
+
+    use chrono::{TimeZone, Utc};
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use serde_json::{json, Value};
+    use uip_types::hashing::GENESIS_HASH;
+    use uip_types::SessionStatus as S;
+
+    use super::*;
+    use crate::engine::nonce;
+    use crate::engine::wallet::{self, CheckFailure};
+
+    const ID: &str = "sess_TestTestTestTestTestTest";
+    const TTL_S: i64 = 3600;
+    const WINDOW_S: i64 = 600;
+
+    fn t0() -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 6, 7, 12, 0, 0).single().expect("valid instant")
+    }
+
+    fn at(offset_s: i64) -> Timestamp {
+        t0() + Duration::seconds(offset_s)
+    }
+
+    fn window() -> Duration {
+        Duration::seconds(WINDOW_S)
+    }
+
+    fn rng() -> StdRng {
+        StdRng::seed_from_u64(14)
+    }
+
+    /// A `created` session made at `t0` with a one-hour TTL.
+    fn session(steps: Vec<Step>) -> Session {
+        let step_documents = vec![Vec::new(); steps.len()];
+        Session {
+            id: ID.into(),
+            business_id: "biz_test".to_owned(),
+            steps,
+            step_documents,
+            documents: Vec::new(),
+            client_reference_id: None,
+            metadata: None,
+            return_url: None,
+            status: S::Created,
+            current_step: 0,
+            created_at: t0(),
+            updated_at: t0(),
+            expires_at: at(TTL_S),
+            step_deadline: None,
+            binding_hash: None,
+            nonce: None,
+            audits: Vec::new(),
+            end_reason: None,
+        }
+    }
+
+    fn credential(persona: &str) -> Credential {
+        wallet::persona(persona).expect("a built-in persona").credential.clone()
+    }
+
+    /// The whole stored state, to show that a refused transition changes nothing.
+    fn snapshot(s: &Session) -> Value {
+        serde_json::to_value(s).expect("a session serializes")
+    }
+
+    fn names(events: &[WebhookEvent]) -> Vec<&str> {
+        events.iter().map(WebhookEvent::name).collect()
+    }
+
+    fn body(event: &WebhookEvent) -> Value {
+        serde_json::to_value(event).expect("an event serializes")
+    }
+
+    /// `jane-doe` shares from Apple Wallet under demo trust with funds to spare.
+    fn share(s: &mut Session, rng: &mut StdRng, now: Timestamp) -> Applied<Verification> {
+        let mut balance = 100;
+        s.verify(
+            &credential("jane-doe"),
+            WalletId::AppleWallet,
+            Trust::Demo,
+            &mut balance,
+            rng,
+            now,
+            window(),
+        )
+        .expect("the step is active")
+    }
+
+    /// A session of two steps, the first gated, brought into `status` by the transitions
+    /// themselves (each at `t0` + 1 s more than the previous one).
+    fn reach(status: &SessionStatus) -> Session {
+        let mut r = rng();
+        let mut s = session(vec![Step::identify_default().gate(), Step::identify_default()]);
+        let open = |s: &mut Session, r: &mut StdRng| s.open("bound".to_owned(), r, at(1), window()).unwrap();
+        match status {
+            S::Created => {}
+            S::InProgress => open(&mut s, &mut r),
+            S::AwaitingDecision => {
+                open(&mut s, &mut r);
+                share(&mut s, &mut r, at(2));
+            }
+            S::Completed => {
+                open(&mut s, &mut r);
+                share(&mut s, &mut r, at(2));
+                s.resume(&mut r, at(3), window()).unwrap();
+                share(&mut s, &mut r, at(4));
+            }
+            S::Stopped => {
+                open(&mut s, &mut r);
+                share(&mut s, &mut r, at(2));
+                s.stop(at(3)).unwrap();
+            }
+            S::Failed => {
+                open(&mut s, &mut r);
+                s.fail_internal(at(2)).unwrap();
+            }
+            S::Expired => {
+                s.expire_if_due(at(TTL_S)).expect("due at the TTL");
+            }
+            other => panic!("no way to reach {other}"),
+        }
+        assert_eq!(&s.status, status, "reach({status})");
+        s
+    }
+
+    /// The known statuses, each with `v`.
+    fn by_status<T>(v: [T; 7]) -> Vec<(SessionStatus, T)> {
+        S::KNOWN.iter().cloned().zip(v).collect()
+    }
+
+    #[test]
+    fn known_statuses_are_the_seven_of_the_state_machine() {
+        let expected =
+            [S::Created, S::InProgress, S::AwaitingDecision, S::Completed, S::Stopped, S::Failed, S::Expired];
+        assert_eq!(S::KNOWN, expected.as_slice(), "by_status() tables list them in this order");
+    }
+
+    #[test]
+    fn open_binds_and_starts_stage_0_only_from_created() {
+        use TransitionError::AlreadyBound;
+        // Ok(status after) or the refusal. Unbound ended sessions (an expired, never opened one)
+        // are bound without any other change: the page then shows where the session stands.
+        let table = by_status([
+            Ok(S::InProgress),
+            Err(AlreadyBound),
+            Err(AlreadyBound),
+            Err(AlreadyBound),
+            Err(AlreadyBound),
+            Err(AlreadyBound),
+            Ok(S::Expired),
+        ]);
+        let now = at(30);
+        for (status, expected) in table {
+            let mut s = reach(&status);
+            let before = snapshot(&s);
+            let result = s.open("new-binding".to_owned(), &mut rng(), now, window());
+            match expected {
+                Err(e) => {
+                    assert_eq!(result, Err(e), "{status}");
+                    assert_eq!(snapshot(&s), before, "{status}: a refused open changes nothing");
+                }
+                Ok(after) => {
+                    assert_eq!(result, Ok(()), "{status}");
+                    assert_eq!(s.status, after, "{status}");
+                    assert_eq!(s.binding_hash.as_deref(), Some("new-binding"), "{status}");
+                    if after == S::InProgress {
+                        assert_eq!(s.current_step, 0);
+                        assert_eq!(s.updated_at, now);
+                        assert_eq!(s.step_deadline, Some(now + window()), "stage 0's window starts on open");
+                        assert_eq!(s.nonce.as_ref().map(String::len), Some(22), "base64url of 16 bytes");
+                    } else {
+                        let mut expected = before.clone();
+                        expected["binding_hash"] = json!("new-binding");
+                        assert_eq!(snapshot(&s), expected, "{status}: only the binding is recorded");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn continue_advances_or_completes_only_at_a_gate() {
+        let refused = |status: S| Err(TransitionError::NotAwaitingDecision(status));
+        let table = by_status([
+            refused(S::Created),
+            refused(S::InProgress),
+            Ok((S::InProgress, 1, Vec::<&str>::new())),
+            refused(S::Completed),
+            refused(S::Stopped),
+            refused(S::Failed),
+            refused(S::Expired),
+        ]);
+        let now = at(40);
+        for (status, expected) in table {
+            let mut s = reach(&status);
+            let before = snapshot(&s);
+            let result = s.resume(&mut StdRng::seed_from_u64(99), now, window());
+            match expected {
+                Err(e) => {
+                    assert_eq!(result, Err(e), "{status}");
+                    assert_eq!(snapshot(&s), before, "{status}: a refused continue changes nothing");
+                }
+                Ok((after, step, events)) => {
+                    let got = result.expect("continue at the gate");
+                    assert_eq!((&s.status, s.current_step, names(&got)), (&after, step, events));
+                    assert_eq!(s.step_deadline, Some(now + window()), "the next step's window starts now");
+                    assert_eq!(s.nonce.as_deref(), Some(nonce(&mut StdRng::seed_from_u64(99)).as_str()));
+                    assert_eq!(s.updated_at, now);
+                }
+            }
+        }
+
+        // A gate on the last step: continue completes the session.
+        let mut r = rng();
+        let mut s = session(vec![Step::identify_default().gate()]);
+        s.open("b".to_owned(), &mut r, at(1), window()).unwrap();
+        share(&mut s, &mut r, at(2));
+        let events = s.resume(&mut r, now, window()).unwrap();
+        assert_eq!(
+            events.iter().map(body).collect::<Vec<_>>(),
+            [json!({"event": "session.completed", "data": {"session_id": ID, "status": "completed"}})]
+        );
+        assert_eq!((&s.status, s.current_step, &s.nonce, s.step_deadline), (&S::Completed, 0, &None, None));
+    }
+
+    #[test]
+    fn stop_ends_the_session_only_at_a_gate() {
+        let refused = |status: S| Err(TransitionError::NotAwaitingDecision(status));
+        let table = by_status([
+            refused(S::Created),
+            refused(S::InProgress),
+            Ok(json!({"event": "session.stopped", "data": {"session_id": ID, "status": "stopped"}})),
+            refused(S::Completed),
+            refused(S::Stopped),
+            refused(S::Failed),
+            refused(S::Expired),
+        ]);
+        for (status, expected) in table {
+            let mut s = reach(&status);
+            let before = snapshot(&s);
+            let result = s.stop(at(40));
+            match expected {
+                Err(e) => {
+                    assert_eq!(result, Err(e), "{status}");
+                    assert_eq!(snapshot(&s), before, "{status}: a refused stop changes nothing");
+                }
+                Ok(event) => {
+                    assert_eq!(result.unwrap().iter().map(body).collect::<Vec<_>>(), [event]);
+                    assert_eq!((&s.status, s.current_step, &s.end_reason), (&S::Stopped, 0, &None));
+                    assert_eq!(s.updated_at, at(40));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_answer_needs_an_active_step_and_its_nonce() {
+        let refused = |status: S| Some(TransitionError::NotActive(status));
+        let table = by_status([
+            refused(S::Created),
+            None,
+            refused(S::AwaitingDecision),
+            refused(S::Completed),
+            refused(S::Stopped),
+            refused(S::Failed),
+            refused(S::Expired),
+        ]);
+        for (status, expected) in table {
+            let s = reach(&status);
+            let current = s.nonce.clone().unwrap_or_default();
+            assert_eq!(s.check_answer(&current).err(), expected, "{status}");
+            if status == S::InProgress {
+                assert_eq!(s.check_answer("replayed").err(), Some(TransitionError::StaleNonce));
+            }
+        }
+    }
+
+    #[test]
+    fn decline_keeps_the_step_with_a_fresh_nonce() {
+        let refused = |status: S| Some(TransitionError::NotActive(status));
+        let table = by_status([
+            refused(S::Created),
+            None,
+            refused(S::AwaitingDecision),
+            refused(S::Completed),
+            refused(S::Stopped),
+            refused(S::Failed),
+            refused(S::Expired),
+        ]);
+        for (status, expected) in table {
+            let mut s = reach(&status);
+            let before = s.clone();
+            let snap = snapshot(&s);
+            let result = s.decline(&mut StdRng::seed_from_u64(7), at(50));
+            assert_eq!(result.clone().err(), expected, "{status}");
+            if result.is_err() {
+                assert_eq!(snapshot(&s), snap, "{status}: a refused decline changes nothing");
+                continue;
+            }
+            assert_eq!(s.nonce.as_deref(), Some(nonce(&mut StdRng::seed_from_u64(7)).as_str()));
+            assert_ne!(s.nonce, before.nonce, "the old nonce is stale now");
+            assert_eq!(s.check_answer(before.nonce.as_deref().unwrap()), Err(TransitionError::StaleNonce));
+            assert_eq!(
+                (&s.status, s.current_step, s.step_deadline, s.updated_at),
+                (&S::InProgress, 0, before.step_deadline, at(50)),
+                "not a failure: same step, its window runs on"
+            );
+            assert!(s.audits.is_empty() && s.end_reason.is_none());
+        }
+    }
+
+    #[test]
+    fn internal_error_fails_the_active_step_without_billing_or_audit() {
+        let refused = |status: S| Err(TransitionError::NotActive(status));
+        let failed = Ok(json!({"event": "session.failed",
+            "data": {"session_id": ID, "status": "failed", "reason": "internal_error"}}));
+        let table = by_status([
+            refused(S::Created),
+            failed,
+            refused(S::AwaitingDecision),
+            refused(S::Completed),
+            refused(S::Stopped),
+            refused(S::Failed),
+            refused(S::Expired),
+        ]);
+        for (status, expected) in table {
+            let mut s = reach(&status);
+            let before = snapshot(&s);
+            let result = s.fail_internal(at(60));
+            match expected {
+                Err(e) => {
+                    assert_eq!(result, Err(e), "{status}");
+                    assert_eq!(snapshot(&s), before, "{status}: a refused failure changes nothing");
+                }
+                Ok(event) => {
+                    assert_eq!(result.unwrap().iter().map(body).collect::<Vec<_>>(), [event]);
+                    assert_eq!((&s.status, s.end_reason.as_deref()), (&S::Failed, Some("internal_error")));
+                    assert_eq!((s.current_step, &s.nonce, s.step_deadline), (0, &None, None));
+                    assert!(s.audits.is_empty(), "no audit record");
+                }
+            }
+        }
+
+        // Later in a session: the verified steps keep their audit records, the active one fails.
+        let mut r = rng();
+        let mut s = session(vec![Step::identify_default(), Step::age_verify(18)]);
+        s.open("b".to_owned(), &mut r, at(1), window()).unwrap();
+        share(&mut s, &mut r, at(2));
+        let events = s.fail_internal(at(3)).unwrap();
+        assert_eq!(names(&events), ["session.failed"]);
+        assert_eq!((s.current_step, s.audits.len(), &s.status), (1, 1, &S::Failed));
+    }
+
+    struct VerifyCase {
+        name: &'static str,
+        steps: Vec<Step>,
+        persona: &'static str,
+        trust: Trust,
+        balance: u64,
+        value: Verification,
+        status: SessionStatus,
+        current_step: u32,
+        events: &'static [&'static str],
+        balance_after: u64,
+        audits: usize,
+    }
+
+    #[test]
+    fn verify_bills_audits_and_advances_or_fails_with_the_reason() {
+        use CheckFailure::*;
+        use FailReason::*;
+        use Verification::*;
+        let two = || vec![Step::identify_default(), Step::age_verify(18)];
+        let case = |name, steps, persona, trust, balance| VerifyCase {
+            name,
+            steps,
+            persona,
+            trust,
+            balance,
+            value: Verified,
+            status: S::Completed,
+            current_step: 0,
+            events: &["step.completed", "session.completed"],
+            balance_after: balance.saturating_sub(1),
+            audits: 1,
+        };
+        let failed = |c: VerifyCase, reason| VerifyCase {
+            value: Failed(reason),
+            status: S::Failed,
+            events: &["session.failed"],
+            balance_after: c.balance,
+            audits: 0,
+            ..c
+        };
+        let one = || vec![Step::identify_default()];
+        let table = [
+            case("the last step verifies: completed", one(), "jane-doe", Trust::Demo, 5),
+            VerifyCase {
+                status: S::InProgress,
+                current_step: 1,
+                events: &["step.completed"],
+                ..case("the next step becomes active", two(), "jane-doe", Trust::Demo, 5)
+            },
+            VerifyCase {
+                status: S::AwaitingDecision,
+                events: &["step.completed"],
+                ..case(
+                    "a gate pauses",
+                    vec![Step::identify_default().gate(), Step::identify_default()],
+                    "jane-doe",
+                    Trust::Demo,
+                    5,
+                )
+            },
+            VerifyCase {
+                status: S::AwaitingDecision,
+                events: &["step.completed"],
+                ..case(
+                    "a gate on the last step pauses too",
+                    vec![Step::identify_default().gate()],
+                    "jane-doe",
+                    Trust::Demo,
+                    5,
+                )
+            },
+            VerifyCase {
+                balance_after: 0,
+                ..case(
+                    "exactly the price pays (light_sign: 2)",
+                    vec![Step::light_sign("t")],
+                    "jane-doe",
+                    Trust::Demo,
+                    2,
+                )
+            },
+            failed(
+                case("one cent short", vec![Step::light_sign("t")], "jane-doe", Trust::Demo, 1),
+                InsufficientFunds,
+            ),
+            case("under age is a billed success", vec![Step::age_verify(18)], "minor", Trust::Demo, 5),
+            failed(case("tampered", one(), "tampered", Trust::Demo, 5), Check(IntegrityCheckFailed)),
+            failed(
+                case("expired credential", one(), "expired-credential", Trust::Demo, 5),
+                Check(CredentialExpired),
+            ),
+            failed(
+                case("untrusted issuer, production", one(), "untrusted-issuer", Trust::Production, 5),
+                Check(UntrustedIssuer),
+            ),
+            case("untrusted issuer, demo", one(), "untrusted-issuer", Trust::Demo, 5),
+            failed(
+                case("a failed check wins over missing funds", one(), "tampered", Trust::Demo, 0),
+                Check(IntegrityCheckFailed),
+            ),
+        ];
+        let now = at(20);
+        for c in table {
+            let name = c.name;
+            let mut r = rng();
+            let mut s = session(c.steps);
+            s.open("b".to_owned(), &mut r, at(1), window()).unwrap();
+            let first_nonce = s.nonce.clone();
+            let mut balance = c.balance;
+            let applied = s
+                .verify(
+                    &credential(c.persona),
+                    WalletId::GoogleWallet,
+                    c.trust,
+                    &mut balance,
+                    &mut r,
+                    now,
+                    window(),
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(applied.value, c.value, "{name}");
+            assert_eq!((&s.status, s.current_step), (&c.status, c.current_step), "{name}");
+            assert_eq!(names(&applied.events), c.events, "{name}");
+            assert_eq!(balance, c.balance_after, "{name}: balance");
+            assert_eq!(s.audits.len(), c.audits, "{name}: audit records");
+            assert_eq!(s.updated_at, now, "{name}");
+            match (&c.value, &c.status) {
+                (Failed(reason), _) => {
+                    assert_eq!(
+                        body(&applied.events[0]),
+                        json!({"event": "session.failed", "data": {"session_id": ID, "status": "failed", "reason": reason.code()}}),
+                        "{name}"
+                    );
+                    assert_eq!(s.end_reason.as_deref(), Some(reason.code()), "{name}");
+                }
+                (Verified, S::InProgress) => {
+                    assert_eq!(s.step_deadline, Some(now + window()), "{name}: the next window starts");
+                    assert!(s.nonce.is_some() && s.nonce != first_nonce, "{name}: a fresh nonce");
+                }
+                (Verified, _) => assert_eq!((&s.nonce, s.step_deadline), (&None, None), "{name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_verified_step_is_reported_and_chained() {
+        let mut r = rng();
+        let mut s = session(vec![Step::age_verify(18), Step::identify_default()]);
+        s.client_reference_id = Some("order-7".to_owned());
+        s.open("b".to_owned(), &mut r, at(1), window()).unwrap();
+        let mut balance = 10;
+        let first = s
+            .verify(
+                &credential("minor"),
+                WalletId::AppleWallet,
+                Trust::Demo,
+                &mut balance,
+                &mut r,
+                at(2),
+                window(),
+            )
+            .unwrap();
+        assert_eq!(
+            body(&first.events[0]),
+            json!({"event": "step.completed", "data": {"session_id": ID, "client_reference_id": "order-7",
+                "stage": 0, "primitive": "age_verify", "audit_id": format!("{ID}_0"), "satisfied": false, "min_age": 18}})
+        );
+        let second = share(&mut s, &mut r, at(3));
+        assert_eq!(names(&second.events), ["step.completed", "session.completed"]);
+        let [a0, a1] = &s.audits[..] else { panic!("two audit records") };
+        assert_eq!((a0.stage, a0.prev_hash.as_str(), a0.occurred_at), (0, GENESIS_HASH, at(2)));
+        assert_eq!((a1.stage, &a1.prev_hash, a1.occurred_at), (1, &a0.record_hash, at(3)));
+        for a in &s.audits {
+            assert_eq!(a.record_hash, a.compute_record_hash());
+        }
+        assert_eq!((a0.business_redacted, a1.business_redacted), (true, false));
+    }
+
+    #[test]
+    fn verify_is_refused_without_an_active_step() {
+        for status in S::KNOWN.iter().filter(|s| **s != S::InProgress) {
+            let mut s = reach(status);
+            let before = snapshot(&s);
+            let mut balance = 100;
+            let result = s.verify(
+                &credential("jane-doe"),
+                WalletId::AppleWallet,
+                Trust::Demo,
+                &mut balance,
+                &mut rng(),
+                at(30),
+                window(),
+            );
+            assert_eq!(result.err(), Some(TransitionError::NotActive(status.clone())), "{status}");
+            assert_eq!((snapshot(&s), balance), (before, 100), "{status}: nothing changes, nothing billed");
+        }
+    }
+
+    /// `status`, where the active step's window ends and when the session does (offsets from t0,
+    /// the step window starting on open at t0 + `opened`), the instant asked about, and what fires.
+    struct ExpiryCase {
+        status: SessionStatus,
+        ttl: i64,
+        opened: i64,
+        now: i64,
+        reason: Option<&'static str>,
+    }
+
+    #[test]
+    fn expiry_fires_at_exactly_the_earlier_deadline() {
+        let c = |status, ttl, opened, now, reason| ExpiryCase { status, ttl, opened, now, reason };
+        let w = WINDOW_S;
+        let table = [
+            // created: only the TTL counts.
+            c(S::Created, 3600, 0, 3599, None),
+            c(S::Created, 3600, 0, 3600, Some("session_ttl")),
+            // in_progress: the step window, when it ends first...
+            c(S::InProgress, 3600, 100, 100 + w - 1, None),
+            c(S::InProgress, 3600, 100, 100 + w, Some("step_window")),
+            // ...or the TTL, when it ends first, or at the same instant.
+            c(S::InProgress, 300, 0, 299, None),
+            c(S::InProgress, 300, 0, 300, Some("session_ttl")),
+            c(S::InProgress, w, 0, w, Some("session_ttl")),
+            // awaiting_decision: time at a gate counts only against the TTL.
+            c(S::AwaitingDecision, 3600, 0, 3599, None),
+            c(S::AwaitingDecision, 3600, 0, 3600, Some("session_ttl")),
+            // Ended sessions never expire.
+            c(S::Completed, 3600, 0, 100_000, None),
+            c(S::Stopped, 3600, 0, 100_000, None),
+            c(S::Failed, 3600, 0, 100_000, None),
+        ];
+        for case in table {
+            let ExpiryCase { status, ttl, opened, now, reason } = case;
+            let label = format!("{status} ttl={ttl} opened={opened} now={now}");
+            let mut r = rng();
+            let mut s = session(vec![Step::identify_default().gate(), Step::identify_default()]);
+            s.expires_at = at(ttl);
+            if status != S::Created {
+                s.open("b".to_owned(), &mut r, at(opened), window()).unwrap();
+            }
+            match status {
+                S::AwaitingDecision => {
+                    share(&mut s, &mut r, at(opened));
+                }
+                S::Completed => {
+                    share(&mut s, &mut r, at(opened));
+                    s.resume(&mut r, at(opened), window()).unwrap();
+                    share(&mut s, &mut r, at(opened));
+                }
+                S::Stopped => {
+                    share(&mut s, &mut r, at(opened));
+                    s.stop(at(opened)).unwrap();
+                }
+                S::Failed => {
+                    s.fail_internal(at(opened)).unwrap();
+                }
+                _ => {}
+            }
+            assert_eq!(s.status, status, "{label}");
+            let before = snapshot(&s);
+
+            // The sweep's schedule agrees with the lazy check: due at the deadline, not a second earlier.
+            if let Some(due) = s.next_deadline() {
+                let mut early = s.clone();
+                assert_eq!(early.expire_if_due(due - Duration::seconds(1)), None, "{label}");
+                assert_eq!(reason.is_some(), at(now) >= due, "{label}: next_deadline {due}");
+            } else {
+                assert!(status.is_terminal() && reason.is_none(), "{label}");
+            }
+
+            let event = s.expire_if_due(at(now));
+            match reason {
+                None => {
+                    assert_eq!(event, None, "{label}");
+                    assert_eq!(snapshot(&s), before, "{label}: nothing changes");
+                }
+                Some(reason) => {
+                    assert_eq!(
+                        event.as_ref().map(body),
+                        Some(
+                            json!({"event": "session.expired", "data": {"session_id": ID, "status": "expired", "reason": reason}})
+                        ),
+                        "{label}"
+                    );
+                    assert_eq!((&s.status, s.end_reason.as_deref()), (&S::Expired, Some(reason)), "{label}");
+                    assert_eq!((&s.nonce, s.step_deadline, s.updated_at), (&None, None, at(now)), "{label}");
+                    assert_eq!(s.expire_if_due(at(now + 1)), None, "{label}: fires once");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ended_sessions_refuse_every_transition() {
+        for status in S::KNOWN.iter().filter(|s| s.is_terminal()) {
+            let mut s = reach(status);
+            let before = snapshot(&s);
+            let late = at(100_000);
+            let not_active = Some(TransitionError::NotActive(status.clone()));
+            let not_at_gate = Some(TransitionError::NotAwaitingDecision(status.clone()));
+            assert_eq!(s.resume(&mut rng(), late, window()).err(), not_at_gate, "{status}: continue");
+            assert_eq!(s.stop(late).err(), not_at_gate, "{status}: stop");
+            assert_eq!(s.check_answer(s.nonce.clone().unwrap_or_default().as_str()).err(), not_active);
+            assert_eq!(s.decline(&mut rng(), late).err(), not_active, "{status}: decline");
+            assert_eq!(s.fail_internal(late).err(), not_active, "{status}: internal_error");
+            let mut balance = 100;
+            let verify = s.verify(
+                &credential("jane-doe"),
+                WalletId::AppleWallet,
+                Trust::Demo,
+                &mut balance,
+                &mut rng(),
+                late,
+                window(),
+            );
+            assert_eq!(verify.err(), not_active, "{status}: share");
+            assert_eq!(s.expire_if_due(late), None, "{status}: expiry");
+            assert_eq!((snapshot(&s), balance), (before, 100), "{status}: nothing changed");
+            assert!(s.decision().current_primitive.is_none() && s.step_expires_at().is_none(), "{status}");
+        }
+    }
+
+    #[test]
+    fn documents_are_purged_when_their_last_sign_step_verifies_and_at_the_end() {
+        let doc = |name: &str| DocumentMeta {
+            name: name.to_owned(),
+            content_type: "application/pdf".to_owned(),
+            sha256_hex: "00".repeat(32),
+            size: 1,
+            purged: false,
+        };
+        let purged = |s: &Session| s.documents.iter().map(|d| d.purged).collect::<Vec<_>>();
+        let mut r = rng();
+        let steps = vec![Step::sign(["a.pdf", "b.pdf"]), Step::sign(["b.pdf"]), Step::identify_default()];
+        let mut s = Session { documents: vec![doc("a.pdf"), doc("b.pdf")], ..session(steps) };
+        s.step_documents = vec![vec![0, 1], vec![1], vec![]];
+        s.open("b".to_owned(), &mut r, at(1), window()).unwrap();
+        share(&mut s, &mut r, at(2));
+        assert_eq!(purged(&s), [true, false], "b.pdf is signed again later");
+        s.fail_internal(at(3)).unwrap();
+        assert_eq!(purged(&s), [true, true], "every document is purged at a terminal state");
+    }
+
+    #[test]
+    fn nonces_come_only_from_the_given_generator() {
+        let run = |seed: u64| {
+            let mut r = StdRng::seed_from_u64(seed);
+            let mut s = session(vec![Step::identify_default().gate(), Step::identify_default()]);
+            s.open("b".to_owned(), &mut r, at(1), window()).unwrap();
+            let mut seen = vec![s.nonce.clone().unwrap()];
+            s.decline(&mut r, at(2)).unwrap();
+            seen.push(s.nonce.clone().unwrap());
+            share(&mut s, &mut r, at(3));
+            s.resume(&mut r, at(4), window()).unwrap();
+            seen.push(s.nonce.clone().unwrap());
+            seen
+        };
+        let a = run(1);
+        assert_eq!(a, run(1), "the same seed gives the same nonces");
+        assert_ne!(a, run(2));
+        for n in &a {
+            assert_eq!(n.len(), 22, "base64url of 16 bytes, unpadded: {n}");
+            assert!(n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{n}");
+        }
+    }
+
+    #[test]
+    fn a_step_window_past_the_end_of_time_saturates() {
+        let mut s = session(vec![Step::identify_default()]);
+        let last = Timestamp::MAX_UTC - Duration::seconds(1);
+        s.open("b".to_owned(), &mut rng(), last, window()).unwrap();
+        assert_eq!(s.step_deadline, Some(Timestamp::MAX_UTC));
+    }
+
+    #[test]
+    fn refusals_map_to_the_documented_messages() {
+        let table = [
+            (
+                TransitionError::NotAwaitingDecision(S::InProgress),
+                "the session is in_progress, not awaiting_decision",
+            ),
+            (
+                TransitionError::NotActive(S::AwaitingDecision),
+                "the session is awaiting_decision; no step is active",
+            ),
+            (TransitionError::StaleNonce, "the nonce is not the active step's"),
+            (TransitionError::AlreadyBound, "this session is open on another device"),
+        ];
+        for (e, message) in table {
+            assert_eq!(e.to_string(), message);
         }
     }
 }
