@@ -228,3 +228,83 @@ impl Persona {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+    }
+
+    #[test]
+    fn checks_run_in_order_and_name_the_first_failure() {
+        let base = || Credential {
+            claims: BTreeMap::new(),
+            valid_until: day(2026, 6, 7),
+            issuer_trusted: true,
+            tampered: false,
+            key: persona_key("test"),
+        };
+        let today = day(2026, 6, 7);
+        // (untrusted issuer, tampered, valid until, trust) → result
+        let table = [
+            (false, false, today, Trust::Demo, Ok(())),
+            (false, false, today, Trust::Production, Err(CheckFailure::UntrustedIssuer)),
+            (true, true, today, Trust::Demo, Err(CheckFailure::IntegrityCheckFailed)),
+            (true, false, day(2026, 6, 6), Trust::Demo, Err(CheckFailure::CredentialExpired)),
+            (true, false, today, Trust::Production, Ok(())),
+            // Issuer before integrity before freshness.
+            (false, true, day(2020, 1, 1), Trust::Production, Err(CheckFailure::UntrustedIssuer)),
+            (true, true, day(2020, 1, 1), Trust::Production, Err(CheckFailure::IntegrityCheckFailed)),
+        ];
+        for (trusted, tampered, valid_until, trust, expected) in table {
+            let c = Credential { issuer_trusted: trusted, tampered, valid_until, ..base() };
+            assert_eq!(
+                c.check(trust, today),
+                expected,
+                "trusted={trusted} tampered={tampered} {valid_until} {trust:?}"
+            );
+        }
+        let codes: Vec<_> = [
+            CheckFailure::UntrustedIssuer,
+            CheckFailure::IntegrityCheckFailed,
+            CheckFailure::CredentialExpired,
+        ]
+        .iter()
+        .map(|f| f.code())
+        .collect();
+        assert_eq!(codes, ["untrusted_issuer", "integrity_check_failed", "credential_expired"]);
+    }
+
+    #[test]
+    fn personas_fail_as_they_say() {
+        let today = day(2026, 6, 7);
+        let table = [
+            ("jane-doe", Trust::Production, Ok(())),
+            ("minor", Trust::Production, Ok(())),
+            ("no-portrait", Trust::Production, Ok(())),
+            ("expired-credential", Trust::Demo, Err(CheckFailure::CredentialExpired)),
+            ("tampered", Trust::Demo, Err(CheckFailure::IntegrityCheckFailed)),
+            ("untrusted-issuer", Trust::Demo, Ok(())),
+            ("untrusted-issuer", Trust::Production, Err(CheckFailure::UntrustedIssuer)),
+        ];
+        for (id, trust, expected) in table {
+            let p = persona(id).expect("built-in persona");
+            assert_eq!(p.credential.check(trust, today), expected, "{id} under {trust:?}");
+        }
+        assert_eq!(personas().len(), 6);
+    }
+
+    #[test]
+    fn age_counts_whole_years_on_the_given_date() {
+        let mut c = persona("jane-doe").expect("built-in persona").credential.clone();
+        c.claims.insert("dob".into(), Value::String("2008-06-07".into()));
+        let table = [(day(2026, 6, 6), Some(17)), (day(2026, 6, 7), Some(18)), (day(2007, 1, 1), None)];
+        for (today, age) in table {
+            assert_eq!(c.age_on(today), age, "{today}");
+        }
+        c.claims.insert("dob".into(), Value::String("7 June 2008".into()));
+        assert_eq!(c.age_on(day(2026, 6, 7)), None, "an unreadable dob gives no age");
+    }
+}
