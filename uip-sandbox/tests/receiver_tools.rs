@@ -500,7 +500,7 @@ async fn cli_trigger_prints_the_answer_and_exits_by_it() {
     let WebhookEvent::StepCompleted(step) = delivery.event else { panic!("not a step") };
     assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: 18 });
     let signature = headers[HEADER_SIGNATURE.to_ascii_lowercase().as_str()].to_str().unwrap();
-    assert!(text.contains(&format!("X-UIP-Signature {signature}")), "{text}");
+    assert!(text.contains(&format!("X-UIP-Signature {signature})\n")), "{text}");
 
     // duplicate: two POSTs, both reported.
     let out = run_cli(&["trigger", "session.completed", "--to", &url, "--fault", "duplicate"]).await;

@@ -116,7 +116,7 @@ impl TriggerReport {
             let n = if self.attempts.len() > 1 { format!(" #{}", i + 1) } else { String::new() };
             let _ = writeln!(
                 out,
-                "POST{n}  X-UIP-Timestamp {}  X-UIP-Signature {}",
+                "POST{n} (X-UIP-Timestamp {}, X-UIP-Signature {})",
                 attempt.timestamp, attempt.signature
             );
             match &attempt.outcome {
