@@ -18,9 +18,9 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use sha2::Sha256;
 use uip_sandbox::receiver_tools::{
-    case_names, check_receiver, trigger, valid_case, EventKind, EventOptions, Trigger, BAD_SIGNATURE,
-    FUTURE_TIMESTAMP, NON_HEX_SIGNATURE, SAME_DELIVERY_AGAIN, SHORT_SIGNATURE, SIGNATURE_OF_ANOTHER_BODY,
-    STALE_TIMESTAMP, UNKNOWN_EVENT_TYPE,
+    case_names, check_receiver, realistic_event, trigger, valid_case, Delivery, EventKind, EventOptions,
+    Trigger, BAD_SIGNATURE, FUTURE_TIMESTAMP, NON_HEX_SIGNATURE, SAME_DELIVERY_AGAIN, SHORT_SIGNATURE,
+    SIGNATURE_OF_ANOTHER_BODY, STALE_TIMESTAMP, UNKNOWN_EVENT_TYPE,
 };
 use uip_sandbox::DeliveryFault;
 use uip_types::{Primitive, StepResult, WebhookEvent, WebhookSecret, HEADER_SIGNATURE};
@@ -323,6 +323,44 @@ async fn trigger_delivers_every_event_type_with_a_verifiable_signature() {
                 assert_eq!(e.reason, None)
             }
             (other, _) => panic!("unexpected event {other:?}"),
+        }
+    }
+}
+
+/// The bodies `trigger` sends are byte for byte what the sandbox sends for a real session.
+#[tokio::test]
+async fn trigger_bodies_are_the_sandboxs_own() {
+    let sandbox = uip_sandbox::Sandbox::start().await;
+    let http = reqwest::Client::new();
+    for primitive in [Primitive::Identify, Primitive::AgeVerify] {
+        let created: Value = http
+            .post(format!("{}/sessions", sandbox.api_url()))
+            .bearer_auth(sandbox.api_key().expose())
+            .json(&serde_json::json!({"steps": [{"primitive": primitive.as_str()}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap();
+        let user = sandbox.user(id);
+        user.open().await.unwrap();
+        user.share().await.unwrap();
+        for _ in 0..2 {
+            sandbox.next_event(id, Duration::from_secs(30)).await.unwrap();
+        }
+        let sent = sandbox.deliveries(id);
+        let ours = [
+            (EventKind::StepCompleted, EventOptions::default().session_id(id).primitive(primitive.clone())),
+            (EventKind::SessionCompleted, EventOptions::default().session_id(id)),
+        ];
+        assert_eq!(sent.len(), ours.len());
+        for (real, (kind, options)) in sent.iter().zip(ours) {
+            let built = Delivery::of(&realistic_event(kind, &options).unwrap());
+            assert_eq!(built.event, real.event);
+            assert_eq!(built.delivery_id, real.delivery_id);
+            assert_eq!(String::from_utf8(built.body).unwrap(), real.body, "{kind} ({})", primitive.as_str());
         }
     }
 }
