@@ -24,7 +24,7 @@ enum Command {
     Serve(ServeArgs),
     /// Send one signed, realistic webhook delivery to a receiver and print its answer.
     Trigger(uip_sandbox::receiver_tools::TriggerArgs),
-    /// Check a webhook receiver's security (docs/DECISIONS.md §11); exit 0 only when all pass.
+    /// Check a webhook receiver's security with every conformance case; exit 0 only when all pass.
     CheckReceiver(uip_sandbox::receiver_tools::CheckArgs),
 }
 

@@ -49,16 +49,19 @@ class Seen:
         self._ids = OrderedDict()
         self._lock = threading.Lock()
 
-    def contains(self, delivery_id):
+    def claim(self, delivery_id):
+        """True the first time an id is seen (the caller handles it); False for a repeat."""
         with self._lock:
             self._expire()
-            return delivery_id in self._ids
-
-    def add(self, delivery_id):
-        with self._lock:
+            if delivery_id in self._ids:
+                return False
             self._ids[delivery_id] = time.monotonic()
-            self._ids.move_to_end(delivery_id)
-            self._expire()
+            return True
+
+    def forget(self, delivery_id):
+        """Handling failed: let the retry handle it."""
+        with self._lock:
+            self._ids.pop(delivery_id, None)
 
     def _expire(self):
         now = time.monotonic()
@@ -140,10 +143,14 @@ def make_handler(secret, seen):
             except Refused as refused:
                 log(f"refused a delivery: {refused.reason}")
                 return self.answer(refused.status, refused.reason)
-            if seen.contains(delivery_id):
+            if not seen.claim(delivery_id):
                 return self.answer(200, "already handled")
-            handle(event, payload)
-            seen.add(delivery_id)
+            try:
+                handle(event, payload)
+            except Exception as error:  # noqa: BLE001 (any failure: let UIP retry the delivery)
+                seen.forget(delivery_id)
+                log(f"could not handle {event}: {error}")
+                return self.answer(500, "could not handle it, retry later")
             return self.answer(200, "ok")
 
         def answer(self, status, text):
