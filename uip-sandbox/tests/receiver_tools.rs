@@ -18,9 +18,9 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use sha2::Sha256;
 use uip_sandbox::receiver_tools::{
-    case_names, check_receiver, realistic_event, trigger, valid_case, Delivery, EventKind, EventOptions,
-    Trigger, BAD_SIGNATURE, FUTURE_TIMESTAMP, NON_HEX_SIGNATURE, SAME_DELIVERY_AGAIN, SHORT_SIGNATURE,
-    SIGNATURE_OF_ANOTHER_BODY, STALE_TIMESTAMP, UNKNOWN_EVENT_TYPE,
+    case_names, check_receiver, realistic_event, trigger, valid_case, Delivery, EventError, EventKind,
+    EventOptions, Trigger, TriggerError, BAD_SIGNATURE, FUTURE_TIMESTAMP, NON_HEX_SIGNATURE,
+    SAME_DELIVERY_AGAIN, SHORT_SIGNATURE, SIGNATURE_OF_ANOTHER_BODY, STALE_TIMESTAMP, UNKNOWN_EVENT_TYPE,
 };
 use uip_sandbox::DeliveryFault;
 use uip_types::{Primitive, StepResult, WebhookEvent, WebhookSecret, HEADER_SIGNATURE};
@@ -429,6 +429,9 @@ async fn trigger_options_and_faults() {
     let bad = Trigger::new(&url, EventKind::SessionFailed)
         .options(EventOptions::default().primitive(Primitive::Sign));
     assert!(trigger(&bad).await.is_err());
+    let bad =
+        Trigger::new(&url, EventKind::SessionFailed).options(EventOptions::default().session_id("sess a\n"));
+    assert!(matches!(trigger(&bad).await, Err(TriggerError::Event(EventError::BadSessionId))));
     assert!(rec.requests.lock().is_empty());
 }
 
