@@ -47,6 +47,7 @@ mod error;
 pub mod fuzzing;
 mod handle;
 mod http;
+pub mod receiver_tools;
 mod server;
 mod service;
 mod store;

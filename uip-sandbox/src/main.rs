@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// Run the sandbox server (the default).
     Serve(ServeArgs),
+    /// Send one signed, realistic webhook delivery to a receiver and print its answer.
+    Trigger(uip_sandbox::receiver_tools::TriggerArgs),
+    /// Check a webhook receiver's security with every conformance case; exit 0 only when all pass.
+    CheckReceiver(uip_sandbox::receiver_tools::CheckArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -79,6 +83,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
+        Some(Command::Trigger(a)) => return a.run().await,
+        Some(Command::CheckReceiver(a)) => return a.run().await,
         None => cli.serve,
     };
     let mut builder = Sandbox::builder()

@@ -16,9 +16,9 @@ use crate::clock;
 use crate::Shared;
 
 /// The secret a `bad_signature` redelivery signs with.
-const WRONG_SECRET: &str = "uip_whsec_this_is_not_your_secret";
+pub(crate) const WRONG_SECRET: &str = "uip_whsec_this_is_not_your_secret";
 /// How far back a `stale_timestamp` redelivery dates its signature.
-const STALE_BY_S: u64 = 3600;
+pub(crate) const STALE_BY_S: u64 = 3600;
 /// Most bytes of a receiver's answer read (and thrown away) per attempt.
 const MAX_DRAIN: usize = 64 * 1024;
 
