@@ -684,6 +684,8 @@ mod tests {
             updated_at: None,
             client_reference_id: None,
             metadata: None,
+            results: None,
+            outcome: None,
         }
     }
 
