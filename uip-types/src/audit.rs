@@ -34,7 +34,7 @@ pub struct AuditRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_reference_id: Option<String>,
     /// The previous stage's `record_hash` (genesis for stage 0). Any string when reading: the
-    /// docs' example shows `0x000`, the sandbox writes [`GENESIS_HASH`].
+    /// docs' example shows `0x000`; the sandbox's genesis is `sha256:` + 64 zeros.
     pub prev_hash: String,
     /// This record's content hash.
     pub record_hash: String,

@@ -55,6 +55,12 @@ pub struct CreatedSession {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "The answer to `GET /v1/sessions/{id}`: status and progress, never results (the sandbox does not send the variant shape's `results` and `outcome`)."
+    )
+)]
 pub struct SessionView {
     /// Session id.
     pub id: SessionId,
@@ -64,8 +70,8 @@ pub struct SessionView {
     pub current_step: u32,
     /// Number of steps.
     pub step_count: u32,
-    /// Primitive of each step, in order.
-    #[serde(default)]
+    /// Primitive of each step, in order (empty when the variant shape omits it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub primitives: Vec<Primitive>,
     /// Primitive of the active step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
