@@ -185,7 +185,11 @@ impl Harness {
                 Err(None) => assert_eq!(a.check_error("create", None).code, Some(ErrorCode::InvalidPayload)),
                 Err(Some(e)) => {
                     let got = a.check_error("create", None);
-                    assert_eq!((got.code, got.param), (Some(e.code), e.param), "server and uip-types disagree");
+                    assert_eq!(
+                        (got.code, got.param),
+                        (Some(e.code), e.param),
+                        "server and uip-types disagree"
+                    );
                 }
                 Ok(req) if req.has_sign_step() => assert_eq!(a.status, 400),
                 Ok(_) => {
@@ -275,7 +279,11 @@ impl Harness {
             assert!(audits.is_empty(), "an error wrote an audit");
             if let Some(r) = &parsed {
                 if r.nonce != nonce {
-                    assert_eq!(err.code, Some(ErrorCode::StaleNonce), "a wrong nonce was not refused as stale");
+                    assert_eq!(
+                        err.code,
+                        Some(ErrorCode::StaleNonce),
+                        "a wrong nonce was not refused as stale"
+                    );
                 }
             }
             assert_eq!(self.nonce(&id), nonce, "an error changed the nonce");

@@ -278,7 +278,8 @@ impl Serialize for ReceivedAuditRecord {
 impl<'de> Deserialize<'de> for ReceivedAuditRecord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let json = Map::deserialize(d)?;
-        let record = AuditRecord::deserialize(Value::Object(json.clone())).map_err(serde::de::Error::custom)?;
+        let record =
+            AuditRecord::deserialize(Value::Object(json.clone())).map_err(serde::de::Error::custom)?;
         Ok(ReceivedAuditRecord { json, record })
     }
 }

@@ -334,8 +334,8 @@ impl WebhookEvent {
                 .ok_or_else(|| format!("{event}: missing integer field `stage`"))?;
             let primitive = Primitive::parse(&take_str(&mut data, "primitive", &event)?);
             let audit_id = take_str(&mut data, "audit_id", &event)?;
-            let result = StepResult::from_fields(&primitive, data)
-                .map_err(|field| format!("{event}: {field}"))?;
+            let result =
+                StepResult::from_fields(&primitive, data).map_err(|field| format!("{event}: {field}"))?;
             return Ok(WebhookEvent::StepCompleted(StepCompleted {
                 context,
                 stage,

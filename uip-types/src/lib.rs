@@ -49,7 +49,9 @@ mod status;
 pub mod time;
 pub mod validate;
 
-pub use audit::{verify_chain, AuditRecord, ChainError, ChainRecord, Proof, ProofDocument, ReceivedAuditRecord};
+pub use audit::{
+    verify_chain, AuditRecord, ChainError, ChainRecord, Proof, ProofDocument, ReceivedAuditRecord,
+};
 pub use catalog::{CatalogResponse, PrimitiveInfo, WalletInfo, WalletsResponse};
 pub use error::{ApiErrorBody, ErrorCode};
 pub use event::{

@@ -276,8 +276,10 @@ fn verify_chain_hashes_each_record_as_received() {
     assert_eq!(converted, typed);
 
     // A chain this sandbox wrote verifies the same either way.
-    let sandbox: Vec<ReceivedAuditRecord> =
-        chain().iter().map(|r| ReceivedAuditRecord::from_value(serde_json::to_value(r).unwrap()).unwrap()).collect();
+    let sandbox: Vec<ReceivedAuditRecord> = chain()
+        .iter()
+        .map(|r| ReceivedAuditRecord::from_value(serde_json::to_value(r).unwrap()).unwrap())
+        .collect();
     assert_eq!(verify_chain(&sandbox), Ok(()));
 }
 
@@ -300,7 +302,8 @@ fn a_change_to_a_field_this_version_does_not_know_is_detected() {
 #[test]
 fn received_records_with_any_prev_hash_parse_but_link_only_to_the_sandbox_genesis() {
     // The docs' example (`prev_hash` "0x000"), as received.
-    let example = ReceivedAuditRecord::from_slice(common::fixture_text("spec/audit_record.json").as_bytes()).unwrap();
+    let example =
+        ReceivedAuditRecord::from_slice(common::fixture_text("spec/audit_record.json").as_bytes()).unwrap();
     assert_eq!(example.record().prev_hash, "0x000");
     assert_eq!(verify_chain(&[example]), Err(ChainError::BrokenLink { stage: 0 }));
 

@@ -221,9 +221,10 @@ fn age_verify_results_with_and_without_min_age() {
 
 #[test]
 fn sign_and_light_sign_results() {
-    for (file, primitive) in
-        [("step_completed_sign.json", Primitive::Sign), ("step_completed_light_sign.json", Primitive::LightSign)]
-    {
+    for (file, primitive) in [
+        ("step_completed_sign.json", Primitive::Sign),
+        ("step_completed_light_sign.json", Primitive::LightSign),
+    ] {
         let s = step(file);
         assert_eq!(s.primitive, primitive, "{file}");
         assert_eq!(
@@ -274,7 +275,9 @@ fn variant_session_view_of_a_finished_session() {
     assert_eq!(results[0].result, StepResult::AgeVerify { satisfied: true, min_age: None });
     assert_eq!((results[1].step, &results[1].primitive), (1, &Primitive::LightSign));
     assert_eq!(results[1].audit_id, "aud_9f2c1f");
-    assert!(matches!(&results[1].result, StepResult::Signature { signature, .. } if signature == "<device signature>"));
+    assert!(
+        matches!(&results[1].result, StepResult::Signature { signature, .. } if signature == "<device signature>")
+    );
 
     // While paused, `outcome` is "" and names no terminal status.
     let v: SessionView = serde_json::from_value(fixture("spec/session_view_m.json")).unwrap();
@@ -304,7 +307,8 @@ fn variant_results_that_do_not_fit_their_primitive_are_kept_whole() {
 
 #[test]
 fn create_request_with_every_documented_field() {
-    let req: CreateSessionRequest = serde_json::from_value(fixture("spec/create_request_all_fields.json")).unwrap();
+    let req: CreateSessionRequest =
+        serde_json::from_value(fixture("spec/create_request_all_fields.json")).unwrap();
     req.validate().unwrap();
     assert!(req.steps[0].gate);
     assert!(!req.steps[1].gate);
