@@ -94,7 +94,7 @@ pub struct SessionView {
     /// Echo of the create's `metadata`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BTreeMap<String, String>>,
-    /// The variant shape's per-step results, one per verified step (docs/UIP-API.md §3.2 [M]).
+    /// The variant shape's per-step results, one per verified step (docs/UIP-API.md §3.2).
     /// The sandbox never sends them.
     #[cfg_attr(feature = "openapi", schema(ignore))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,7 +114,7 @@ impl SessionView {
     }
 }
 
-/// One entry of the variant shape's `results` (docs/UIP-API.md §3.2 [M], docs/DECISIONS.md §11):
+/// One entry of the variant shape's `results` (docs/UIP-API.md §3.2, docs/DECISIONS.md §11):
 /// `{step, primitive, verified_at, audit_id}` plus the primitive's result fields, as on
 /// `step.completed`.
 ///
