@@ -58,6 +58,8 @@ const EXAMPLES: &[Example] = &[
     ex("webhook_envelope.json", Kind::Event),
     // §6.6 step.completed per primitive; age_verify with and without `min_age` (§5.2).
     ex("step_completed_identify.json", Kind::Event),
+    // §5.1: the claims example, a block the credential lacks ("unavailable"), and [M]'s `null`.
+    ex("step_completed_identify_unavailable.json", Kind::Event),
     ex("step_completed_age_verify.json", Kind::Event),
     ex("step_completed_age_verify_satisfied_only.json", Kind::Event),
     ex("step_completed_sign.json", Kind::Event),
@@ -105,7 +107,7 @@ fn every_spec_fixture_is_listed_and_none_is_missing() {
     assert_eq!(listed.len(), EXAMPLES.len(), "a fixture is listed twice");
     assert_eq!(on_disk, listed, "tests/resources/spec/ and EXAMPLES differ");
     // A guard against an empty or truncated directory passing vacuously.
-    assert!(on_disk.len() >= 24, "only {} spec fixtures", on_disk.len());
+    assert!(on_disk.len() >= 25, "only {} spec fixtures", on_disk.len());
 }
 
 /// Parses the fixture text into `T` and serializes it again.
@@ -217,6 +219,16 @@ fn age_verify_results_with_and_without_min_age() {
     let s = step("step_completed_age_verify_satisfied_only.json");
     assert_eq!(s.result, StepResult::AgeVerify { satisfied: true, min_age: None });
     assert_eq!(s.primitive, Primitive::AgeVerify);
+}
+
+#[test]
+fn identify_claims_keep_unavailable_and_null_values() {
+    let s = step("step_completed_identify_unavailable.json");
+    let StepResult::Identify { claims } = &s.result else { panic!("{:?}", s.result) };
+    assert_eq!(claims.len(), 6);
+    assert_eq!(claims["dob"], "1990-04-01");
+    assert_eq!(claims["document_number"], uip_types::UNAVAILABLE);
+    assert_eq!(claims["gender"], Value::Null);
 }
 
 #[test]
