@@ -52,9 +52,10 @@ async fn run(client: &Client, sandbox: &Sandbox, events: &mut Events) -> Result<
         match &event {
             WebhookEvent::StepCompleted(step) => match &step.result {
                 StepResult::AgeVerify { satisfied, min_age } => println!(
-                    "webhook step.completed: stage {} age_verify — {} (min_age {min_age}), audit {}",
+                    "webhook step.completed: stage {} age_verify — {} (min_age {}), audit {}",
                     step.stage,
                     if *satisfied { "old enough" } else { "NOT old enough" },
+                    min_age.map_or("not sent".to_owned(), |m| m.to_string()),
                     step.audit_id
                 ),
                 other => println!("webhook step.completed: stage {} {other:?}", step.stage),

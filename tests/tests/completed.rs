@@ -97,8 +97,8 @@ async fn age_verify_completes_with_a_boolean_only() {
     assert_eq!(
         outcomes,
         [
-            StepResult::AgeVerify { satisfied: true, min_age: 21 },
-            StepResult::AgeVerify { satisfied: false, min_age: 21 }, // under age is a verified step
+            StepResult::AgeVerify { satisfied: true, min_age: Some(21) },
+            StepResult::AgeVerify { satisfied: false, min_age: Some(21) }, // under age is a verified step
         ]
     );
 }

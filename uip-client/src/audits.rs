@@ -1,7 +1,7 @@
 //! Audit records.
 
 use reqwest::Method;
-use uip_types::AuditRecord;
+use uip_types::{AuditRecord, ReceivedAuditRecord};
 
 use crate::client::Client;
 use crate::error::Error;
@@ -13,8 +13,9 @@ impl Client {
     /// `{session_id}_{stage}` (delivered as `audit_id` on `step.completed`). Missing and foreign
     /// records both answer `404` (`resource/not-found`).
     ///
-    /// The record is returned as sent; check a session's chain with
-    /// [`uip_types::verify_chain`] once you hold its records.
+    /// The record is returned typed; fields this version does not know are dropped. To check a
+    /// session's chain, read the records with [`get_audit_received`](Client::get_audit_received)
+    /// instead, which keeps each record's JSON as received.
     ///
     /// ```no_run
     /// # async fn run(client: uip_client::Client, session_id: uip_client::SessionId) -> Result<(), uip_client::Error> {
@@ -23,7 +24,30 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn get_audit(&self, audit_id: impl AsRef<str>) -> Result<AuditRecord, Error> {
-        let id = audit_id.as_ref();
+        self.read_audit(audit_id.as_ref()).await
+    }
+
+    /// Reads an audit record like [`get_audit`](Client::get_audit), keeping its JSON as received
+    /// (unknown fields included) beside the typed view, for [`uip_types::verify_chain`].
+    ///
+    /// `verify_chain` checks this sandbox's chain format (docs/DECISIONS.md §6); the real service
+    /// may hash its records differently.
+    ///
+    /// ```no_run
+    /// # async fn run(client: uip_client::Client, session_id: uip_client::SessionId) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut records = Vec::new();
+    /// for stage in 0..2 {
+    ///     records.push(client.get_audit_received(session_id.audit_id(stage)).await?);
+    /// }
+    /// uip_client::uip_types::verify_chain(&records)?;
+    /// println!("stage 0 verified at {}", records[0].record().occurred_at);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_audit_received(&self, audit_id: impl AsRef<str>) -> Result<ReceivedAuditRecord, Error> {
+        self.read_audit(audit_id.as_ref()).await
+    }
+
+    async fn read_audit<T: serde::de::DeserializeOwned>(&self, id: &str) -> Result<T, Error> {
         if id.is_empty() || id == "." || id == ".." {
             return Err(Error::invalid(
                 ErrorCode::InvalidField,

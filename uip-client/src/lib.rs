@@ -66,9 +66,9 @@ pub use sessions::{CreateOptions, SessionBuilder};
 
 pub use uip_types::{
     ApiErrorBody, ApiKey, AuditRecord, Block, CatalogResponse, CreateSessionRequest, CreatedSession,
-    DecisionResponse, ErrorCode, Primitive, PrimitiveInfo, Proof, ProofDocument, SessionId, SessionStatus,
-    SessionUrl, SessionView, Step, StepParams, Timestamp, ValidationError, WalletId, WalletInfo,
-    WalletsResponse,
+    DecisionResponse, ErrorCode, Primitive, PrimitiveInfo, Proof, ProofDocument, ReceivedAuditRecord,
+    SessionId, SessionStatus, SessionUrl, SessionView, Step, StepParams, Timestamp, ValidationError,
+    VerifiedStep, WalletId, WalletInfo, WalletsResponse,
 };
 
 /// The shared wire types, for everything not re-exported here (webhook events, validation rules).

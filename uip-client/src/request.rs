@@ -263,7 +263,7 @@ fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     if let Ok(parsed) = serde_json::from_slice::<ApiErrorBody>(body) {
         return Error::Api {
             status,
-            code: Some(parsed.code),
+            code: parsed.code,
             message: parsed.error,
             param: parsed.param,
             retry_after,

@@ -199,11 +199,12 @@ impl Client {
         self.execute(&call).await.result
     }
 
-    /// Reads a session's status and progress (`GET /sessions/{id}`). Never results: those
-    /// arrive by webhook.
+    /// Reads a session's status and progress (`GET /sessions/{id}`). The sandbox never sends
+    /// results: those arrive by webhook.
     ///
-    /// Both documented shapes parse: the primary one, and the variant with `results` /
-    /// `outcome` and without `primitives` / `created_at` (unknown fields are ignored).
+    /// Both documented shapes parse: the primary one, and the variant with typed `results` /
+    /// `outcome` and without `primitives` / `created_at` (docs/DECISIONS.md §11; unknown fields
+    /// are ignored).
     ///
     /// ```no_run
     /// # async fn run(client: uip_client::Client, session_id: uip_client::SessionId) -> Result<(), uip_client::Error> {
@@ -684,6 +685,8 @@ mod tests {
             updated_at: None,
             client_reference_id: None,
             metadata: None,
+            results: None,
+            outcome: None,
         }
     }
 

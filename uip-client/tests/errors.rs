@@ -119,6 +119,56 @@ async fn an_html_error_page_still_gives_a_useful_api_error() {
 }
 
 #[tokio::test]
+async fn an_error_body_without_code_keeps_status_and_message() {
+    // docs/DECISIONS.md §11: the public errors page also shows `{"error": "..."}` alone.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sessions/sess_abc123"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(serde_json::json!({"error": "Session not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client_with(&server, RetryPolicy::none()).get_session("sess_abc123").await.unwrap_err();
+    let Error::Api { status, code, message, param, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((*status, code, message.as_str(), param), (404, &None, "Session not found", &None));
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(err.code(), None);
+    assert!(!err.is_retryable());
+    assert_eq!(err.to_string(), "UIP API error (HTTP 404): Session not found");
+}
+
+#[tokio::test]
+async fn a_bodiless_or_plain_text_error_still_reports_status_and_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/catalog"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/wallets"))
+        .respond_with(ResponseTemplate::new(504).set_body_raw("upstream timed out", "text/plain"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client_with(&server, RetryPolicy::none());
+
+    let err = c.catalog().await.unwrap_err();
+    let Error::Api { status, code, message, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((*status, code), (502, &None));
+    assert_eq!(message, "HTTP 502 Bad Gateway with an empty body");
+
+    let err = c.wallets().await.unwrap_err();
+    let Error::Api { status, code, message, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((*status, code), (504, &None));
+    assert_eq!(message, r#"HTTP 504 Gateway Timeout; body starts with "upstream timed out""#);
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
 async fn an_unknown_code_is_kept_verbatim() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -39,6 +39,28 @@ async fn get_audit_parses_the_documented_example() {
 }
 
 #[tokio::test]
+async fn get_audit_received_keeps_the_json_as_received() {
+    let mut body = fixture_json("audit.json");
+    body["tsa_serial"] = serde_json::json!("0x2a"); // a field this version does not know
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/audits/sess_abc123_0"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(&body))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let received = c.get_audit_received("sess_abc123_0").await.unwrap();
+    assert_eq!(received.json(), body.as_object().unwrap());
+    assert_eq!(received.record().prev_hash, "0x000");
+    assert_eq!(serde_json::to_value(&received).unwrap(), body);
+    // The typed read drops the unknown field; the received one hashes it.
+    let typed = c.get_audit("sess_abc123_0").await.unwrap();
+    assert_eq!(&typed, received.record());
+    assert_ne!(typed.compute_record_hash(), received.compute_record_hash());
+}
+
+#[tokio::test]
 async fn catalog_is_authenticated_and_parses() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

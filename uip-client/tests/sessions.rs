@@ -269,6 +269,14 @@ async fn get_session_parses_the_variant_shape() {
     assert!(view.updated_at.is_some());
     assert_eq!(view.client_reference_id.as_deref(), Some("order_4815"));
     assert_eq!(view.metadata.unwrap()["cart"], "c_991");
+    // The variant's results and outcome are read, typed.
+    let results = view.results.expect("results");
+    assert_eq!(results.len(), 1);
+    assert_eq!((results[0].step, &results[0].primitive), (0, &uip_client::Primitive::Identify));
+    assert_eq!(results[0].audit_id, "aud_9f2c1e");
+    let uip_types::StepResult::Identify { claims } = &results[0].result else { panic!("{:?}", results[0]) };
+    assert_eq!(claims["dob"], "1990-04-01");
+    assert_eq!(view.outcome, Some(SessionStatus::Other(String::new())));
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ApiErrorBody {
-        ApiErrorBody { error: self.message.clone(), code: self.code.clone(), param: self.param.clone() }
+        ApiErrorBody { error: self.message.clone(), code: Some(self.code.clone()), param: self.param.clone() }
     }
 
     pub fn not_found(what: &str) -> Self {

@@ -29,7 +29,7 @@ pub enum SandboxError {
     #[error("the sandbox could not start: {0}")]
     Start(String),
     /// The sandbox answered with an error body.
-    #[error("HTTP {status}: {} ({})", body.error, body.code)]
+    #[error("HTTP {status}: {} ({})", body.error, body.code.as_ref().map_or("", |c| c.as_str()))]
     Api {
         /// HTTP status.
         status: u16,

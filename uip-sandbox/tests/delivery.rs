@@ -695,7 +695,7 @@ async fn next_event_returns_delivered_events_in_order_typed_and_times_out() {
         panic!("stage 1 next")
     };
     assert_eq!(step.stage, 1);
-    assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: 21 });
+    assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: Some(21) });
     let WebhookEvent::SessionCompleted(done) = sandbox.next_event(&id, PATIENCE).await.unwrap() else {
         panic!("session.completed last")
     };

@@ -1,7 +1,7 @@
 //! Audit records (`GET /v1/audits/{id}`) and their hash chain.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::hashing::{self, GENESIS_HASH};
 use crate::ids::{RedactedId, SessionId};
@@ -33,7 +33,8 @@ pub struct AuditRecord {
     /// Echo of the create's `client_reference_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_reference_id: Option<String>,
-    /// The previous stage's `record_hash` (genesis for stage 0).
+    /// The previous stage's `record_hash` (genesis for stage 0). Any string when reading: the
+    /// docs' example shows `0x000`; the sandbox's genesis is `sha256:` + 64 zeros.
     pub prev_hash: String,
     /// This record's content hash.
     pub record_hash: String,
@@ -118,8 +119,10 @@ pub struct ProofDocument {
 }
 
 impl AuditRecord {
-    /// Computes what `record_hash` must be: `sha256:` + hex(SHA-256(JCS(record))) over the record
-    /// without `record_hash` and `ts_token`.
+    /// Computes what `record_hash` must be under this sandbox's format (docs/DECISIONS.md §6):
+    /// `sha256:` + hex(SHA-256(JCS(record))) over the record, as this crate serializes it,
+    /// without `record_hash` and `ts_token`. Fields this crate does not know are not part of it:
+    /// for a record received from elsewhere use [`ReceivedAuditRecord::compute_record_hash`].
     pub fn compute_record_hash(&self) -> String {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
@@ -162,22 +165,183 @@ impl std::fmt::Display for ChainError {
 
 impl std::error::Error for ChainError {}
 
-/// Checks a session's records, stages 0..n in order: every hash recomputes and every link holds.
+/// What [`verify_chain`] reads of a record: its stage, its two hashes, and the hash its content
+/// should have.
+///
+/// Implemented for [`ReceivedAuditRecord`] (the JSON as received: the way to check records
+/// fetched from a service) and for [`AuditRecord`] (the record as this crate serializes it: exact
+/// for records this sandbox wrote, since they re-serialize to the same content).
+pub trait ChainRecord {
+    /// Zero-based stage.
+    fn stage(&self) -> u32;
+    /// The `prev_hash` as received.
+    fn prev_hash(&self) -> &str;
+    /// The `record_hash` as received.
+    fn record_hash(&self) -> &str;
+    /// The `record_hash` the content should have under this sandbox's format.
+    fn compute_record_hash(&self) -> String;
+}
+
+impl ChainRecord for AuditRecord {
+    fn stage(&self) -> u32 {
+        self.stage
+    }
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+    fn record_hash(&self) -> &str {
+        &self.record_hash
+    }
+    fn compute_record_hash(&self) -> String {
+        AuditRecord::compute_record_hash(self)
+    }
+}
+
+/// An audit record as received: its JSON object exactly as it came (unknown fields included),
+/// together with its typed [`AuditRecord`] view.
+///
+/// Parse each `GET /v1/audits/{id}` body into one (`serde_json::from_slice`, or
+/// [`ReceivedAuditRecord::from_slice`]) and hand them to [`verify_chain`]: the hash is then
+/// computed over the record as the service sent it, not over what this crate understood of it.
+/// Serializing gives the received JSON back.
+///
+/// ```
+/// use uip_types::ReceivedAuditRecord;
+/// let body = br#"{"id":"sess_abc123_0","session_id":"sess_abc123","stage":0,"primitive":"age_verify",
+///   "wallet":"apple-wallet","proof":{"satisfied":true,"min_age":21},
+///   "occurred_at":"2026-06-07T12:01:30Z","prev_hash":"0x000","record_hash":"sha256:9f86d081...",
+///   "business_redacted":true,"tsa":"future field"}"#;
+/// let received = ReceivedAuditRecord::from_slice(body)?;
+/// assert_eq!(received.record().prev_hash, "0x000");
+/// assert_eq!(received.json()["tsa"], "future field");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct ReceivedAuditRecord {
+    json: Map<String, Value>,
+    record: AuditRecord,
+}
+
+impl ReceivedAuditRecord {
+    /// Parses a record from the bytes of a response body.
+    pub fn from_slice(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// Parses a record from a JSON value as received.
+    pub fn from_value(value: Value) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+
+    /// The typed view.
+    pub fn record(&self) -> &AuditRecord {
+        &self.record
+    }
+
+    /// The typed view, dropping the received JSON.
+    pub fn into_record(self) -> AuditRecord {
+        self.record
+    }
+
+    /// The JSON object as received.
+    pub fn json(&self) -> &Map<String, Value> {
+        &self.json
+    }
+
+    /// What `record_hash` must be under this sandbox's format (docs/DECISIONS.md §6), computed
+    /// over the received JSON: `sha256:` + hex(SHA-256(JCS(object))) over every field received,
+    /// unknown ones included, except `record_hash` and `ts_token`.
+    pub fn compute_record_hash(&self) -> String {
+        let mut json = self.json.clone();
+        json.remove("record_hash");
+        json.remove("ts_token");
+        hashing::jcs_digest(&json)
+    }
+}
+
+impl std::fmt::Debug for ReceivedAuditRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The typed view's Debug redacts the ids; the raw JSON would repeat them.
+        f.debug_struct("ReceivedAuditRecord")
+            .field("record", &self.record)
+            .field("fields", &self.json.len())
+            .finish()
+    }
+}
+
+impl Serialize for ReceivedAuditRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ReceivedAuditRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let json = Map::deserialize(d)?;
+        let record =
+            AuditRecord::deserialize(Value::Object(json.clone())).map_err(serde::de::Error::custom)?;
+        Ok(ReceivedAuditRecord { json, record })
+    }
+}
+
+impl From<ReceivedAuditRecord> for AuditRecord {
+    fn from(r: ReceivedAuditRecord) -> Self {
+        r.record
+    }
+}
+
+impl ChainRecord for ReceivedAuditRecord {
+    fn stage(&self) -> u32 {
+        self.record.stage
+    }
+    fn prev_hash(&self) -> &str {
+        &self.record.prev_hash
+    }
+    fn record_hash(&self) -> &str {
+        &self.record.record_hash
+    }
+    fn compute_record_hash(&self) -> String {
+        ReceivedAuditRecord::compute_record_hash(self)
+    }
+}
+
+/// Checks a session's records against **this sandbox's** chain format (docs/DECISIONS.md §6),
+/// stages 0..n in order: the first `prev_hash` is [`GENESIS_HASH`], each later one is the previous
+/// `record_hash`, and each `record_hash` is `sha256:` + hex(SHA-256(JCS(record))) over the record
+/// without `record_hash` and `ts_token`.
+///
+/// The public docs do not define the real service's genesis value or the bytes it hashes
+/// (docs/UIP-API.md §7.4; its example shows `prev_hash` `0x000`), so a genuine record of the real
+/// service may well fail here: this is a check of the sandbox's audits, not of UIP's.
+///
+/// Pass records as received ([`ReceivedAuditRecord`]) to hash each record's JSON as it came,
+/// unknown fields included. An [`AuditRecord`] is hashed as this crate serializes it.
 ///
 /// Note that audits exist only for verified steps, so a chain is contiguous from stage 0.
-pub fn verify_chain(records: &[AuditRecord]) -> Result<(), ChainError> {
-    let mut prev = GENESIS_HASH.to_owned();
+///
+/// ```
+/// use uip_types::{verify_chain, ChainError, ReceivedAuditRecord};
+/// // The docs' example record: its genesis is not the sandbox's.
+/// let r = ReceivedAuditRecord::from_slice(br#"{"id":"sess_abc123_0","session_id":"sess_abc123",
+///   "stage":0,"primitive":"age_verify","wallet":"apple-wallet","proof":{"satisfied":true,"min_age":21},
+///   "occurred_at":"2026-06-07T12:01:30.000000000Z","prev_hash":"0x000",
+///   "record_hash":"sha256:9f86d081...","business_redacted":true}"#)?;
+/// assert_eq!(verify_chain(&[r]), Err(ChainError::BrokenLink { stage: 0 }));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn verify_chain<R: ChainRecord>(records: &[R]) -> Result<(), ChainError> {
+    let mut prev = GENESIS_HASH;
     for (index, r) in records.iter().enumerate() {
-        if r.stage as usize != index {
+        if r.stage() as usize != index {
             return Err(ChainError::StageOutOfOrder { index });
         }
-        if r.prev_hash != prev {
-            return Err(ChainError::BrokenLink { stage: r.stage });
+        if r.prev_hash() != prev {
+            return Err(ChainError::BrokenLink { stage: r.stage() });
         }
-        if r.compute_record_hash() != r.record_hash {
-            return Err(ChainError::HashMismatch { stage: r.stage });
+        if r.compute_record_hash() != r.record_hash() {
+            return Err(ChainError::HashMismatch { stage: r.stage() });
         }
-        prev = r.record_hash.clone();
+        prev = r.record_hash();
     }
     Ok(())
 }

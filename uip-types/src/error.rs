@@ -90,13 +90,19 @@ impl ErrorCode {
 
 /// The JSON error body: `{"error", "code", "param"?}`.
 ///
+/// The sandbox always sends `code`; when reading it is optional, since the public errors page
+/// also shows bodies with `error` only (docs/DECISIONS.md §11). Unknown fields are ignored.
+///
 /// ```
 /// use uip_types::{ApiErrorBody, ErrorCode};
 /// let body: ApiErrorBody = serde_json::from_str(
 ///     r#"{"error":"min_age must be 1..=120","code":"request/invalid-params","param":"steps[0].params.min_age"}"#,
 /// ).unwrap();
-/// assert_eq!(body.code, ErrorCode::InvalidParams);
+/// assert_eq!(body.code, Some(ErrorCode::InvalidParams));
 /// assert_eq!(body.param.as_deref(), Some("steps[0].params.min_age"));
+///
+/// let bare: ApiErrorBody = serde_json::from_str(r#"{"error":"Session not found"}"#).unwrap();
+/// assert_eq!((bare.error.as_str(), bare.code), ("Session not found", None));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -110,8 +116,10 @@ impl ErrorCode {
 pub struct ApiErrorBody {
     /// Human-readable message.
     pub error: String,
-    /// Machine-readable category.
-    pub code: ErrorCode,
+    /// Machine-readable category (always sent by the sandbox; may be absent when reading).
+    #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode, required = true))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
     /// The field at fault, as a path such as `steps[1].params.min_age`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
@@ -120,7 +128,7 @@ pub struct ApiErrorBody {
 impl ApiErrorBody {
     /// A body without `param`.
     pub fn new(code: ErrorCode, error: impl Into<String>) -> Self {
-        ApiErrorBody { error: error.into(), code, param: None }
+        ApiErrorBody { error: error.into(), code: Some(code), param: None }
     }
 
     /// The same body naming the field at fault.

@@ -37,9 +37,13 @@ pub const SESSION_EXPIRED: &str = "session.expired";
 ///   "primitive":"age_verify","audit_id":"sess_a_0","satisfied":true,"min_age":21}}"#;
 /// let event: WebhookEvent = serde_json::from_slice(body).unwrap();
 /// let WebhookEvent::StepCompleted(step) = &event else { panic!() };
-/// assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: 21 });
+/// assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: Some(21) });
 /// assert_eq!(event.delivery_id(), "sess_a:step.completed:0");
 /// ```
+///
+/// Written strictly, read tolerantly (docs/DECISIONS.md §11): a field is required when reading
+/// only where every page of docs/UIP-API.md shows it. `min_age` of an `age_verify` result and the
+/// `status` and `reason` of the `session.*` events may be absent, and unknown fields are ignored.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum WebhookEvent {
@@ -121,8 +125,9 @@ pub enum StepResult {
     AgeVerify {
         /// Whether the holder is at least `min_age`.
         satisfied: bool,
-        /// The threshold.
-        min_age: u8,
+        /// The threshold. The sandbox always sends it; several pages of the public docs show
+        /// `{satisfied}` only, so it may be absent when reading.
+        min_age: Option<u8>,
     },
     /// sign or light_sign: the device signature over `document_hash`.
     Signature {
@@ -133,6 +138,67 @@ pub enum StepResult {
     },
     /// A primitive this version does not know: the result fields as received.
     Other(Map<String, Value>),
+}
+
+impl StepResult {
+    /// Writes the result fields into a `data` object (or a `results` entry).
+    pub(crate) fn write_fields(&self, data: &mut Map<String, Value>) {
+        match self {
+            StepResult::Identify { claims } => {
+                data.insert("claims".into(), Value::Object(claims.clone().into_iter().collect()));
+            }
+            StepResult::AgeVerify { satisfied, min_age } => {
+                data.insert("satisfied".into(), Value::Bool(*satisfied));
+                if let Some(min_age) = min_age {
+                    data.insert("min_age".into(), Value::from(*min_age));
+                }
+            }
+            StepResult::Signature { signature, document_hash } => {
+                data.insert("signature".into(), Value::String(signature.clone()));
+                data.insert("document_hash".into(), Value::String(document_hash.clone()));
+            }
+            StepResult::Other(extra) => data.extend(extra.clone()),
+        }
+    }
+
+    /// Reads the result fields of `primitive` from what is left of a `data` object once the
+    /// common fields are taken out. Fields a known primitive does not use are ignored; for an
+    /// unknown primitive, every field left is kept in [`StepResult::Other`]. The error names the
+    /// missing or mistyped field.
+    pub(crate) fn from_fields(primitive: &Primitive, mut data: Map<String, Value>) -> Result<Self, String> {
+        Ok(match primitive {
+            Primitive::Identify => match data.remove("claims") {
+                Some(Value::Object(c)) => StepResult::Identify { claims: c.into_iter().collect() },
+                _ => return Err("identify needs object field `claims`".into()),
+            },
+            Primitive::AgeVerify => StepResult::AgeVerify {
+                satisfied: data
+                    .remove("satisfied")
+                    .and_then(|v| v.as_bool())
+                    .ok_or("age_verify needs boolean field `satisfied`")?,
+                min_age: match data.remove("min_age") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(
+                        v.as_u64()
+                            .and_then(|v| u8::try_from(v).ok())
+                            .ok_or("age_verify: `min_age` must be an integer from 0 to 255")?,
+                    ),
+                },
+            },
+            Primitive::Sign | Primitive::LightSign => StepResult::Signature {
+                signature: take_field_str(&mut data, "signature")?,
+                document_hash: take_field_str(&mut data, "document_hash")?,
+            },
+            Primitive::Other(_) => StepResult::Other(data),
+        })
+    }
+}
+
+fn take_field_str(data: &mut Map<String, Value>, key: &str) -> Result<String, String> {
+    match data.remove(key) {
+        Some(Value::String(s)) => Ok(s),
+        _ => Err(format!("missing string field `{key}`")),
+    }
 }
 
 /// Data of the terminal `session.*` events.
@@ -213,20 +279,7 @@ impl WebhookEvent {
                 data.insert("stage".into(), Value::from(s.stage));
                 data.insert("primitive".into(), Value::String(s.primitive.as_str().to_owned()));
                 data.insert("audit_id".into(), Value::String(s.audit_id.clone()));
-                match &s.result {
-                    StepResult::Identify { claims } => {
-                        data.insert("claims".into(), Value::Object(claims.clone().into_iter().collect()));
-                    }
-                    StepResult::AgeVerify { satisfied, min_age } => {
-                        data.insert("satisfied".into(), Value::Bool(*satisfied));
-                        data.insert("min_age".into(), Value::from(*min_age));
-                    }
-                    StepResult::Signature { signature, document_hash } => {
-                        data.insert("signature".into(), Value::String(signature.clone()));
-                        data.insert("document_hash".into(), Value::String(document_hash.clone()));
-                    }
-                    StepResult::Other(extra) => data.extend(extra.clone()),
-                }
+                s.result.write_fields(&mut data);
             }
             WebhookEvent::SessionCompleted(e)
             | WebhookEvent::SessionStopped(e)
@@ -281,28 +334,8 @@ impl WebhookEvent {
                 .ok_or_else(|| format!("{event}: missing integer field `stage`"))?;
             let primitive = Primitive::parse(&take_str(&mut data, "primitive", &event)?);
             let audit_id = take_str(&mut data, "audit_id", &event)?;
-            let result = match &primitive {
-                Primitive::Identify => match data.remove("claims") {
-                    Some(Value::Object(c)) => StepResult::Identify { claims: c.into_iter().collect() },
-                    _ => return Err(format!("{event}: identify needs object field `claims`")),
-                },
-                Primitive::AgeVerify => StepResult::AgeVerify {
-                    satisfied: data
-                        .remove("satisfied")
-                        .and_then(|v| v.as_bool())
-                        .ok_or_else(|| format!("{event}: age_verify needs boolean field `satisfied`"))?,
-                    min_age: data
-                        .remove("min_age")
-                        .and_then(|v| v.as_u64())
-                        .and_then(|v| u8::try_from(v).ok())
-                        .ok_or_else(|| format!("{event}: age_verify needs integer field `min_age`"))?,
-                },
-                Primitive::Sign | Primitive::LightSign => StepResult::Signature {
-                    signature: take_str(&mut data, "signature", &event)?,
-                    document_hash: take_str(&mut data, "document_hash", &event)?,
-                },
-                Primitive::Other(_) => StepResult::Other(data),
-            };
+            let result =
+                StepResult::from_fields(&primitive, data).map_err(|field| format!("{event}: {field}"))?;
             return Ok(WebhookEvent::StepCompleted(StepCompleted {
                 context,
                 stage,

@@ -49,7 +49,9 @@ mod status;
 pub mod time;
 pub mod validate;
 
-pub use audit::{verify_chain, AuditRecord, ChainError, Proof, ProofDocument};
+pub use audit::{
+    verify_chain, AuditRecord, ChainError, ChainRecord, Proof, ProofDocument, ReceivedAuditRecord,
+};
 pub use catalog::{CatalogResponse, PrimitiveInfo, WalletInfo, WalletsResponse};
 pub use error::{ApiErrorBody, ErrorCode};
 pub use event::{
@@ -62,7 +64,7 @@ pub use primitive::{Block, Primitive, WalletId, UNAVAILABLE};
 pub use request::{
     AgeVerifyParams, CreateSessionRequest, IdentifyParams, LightSignParams, SignParams, Step, StepParams,
 };
-pub use response::{CreatedSession, DecisionResponse, SessionView};
+pub use response::{CreatedSession, DecisionResponse, SessionView, VerifiedStep};
 pub use status::SessionStatus;
 pub use time::Timestamp;
 pub use validate::ValidationError;

@@ -70,7 +70,7 @@ impl ValidationError {
 
     /// The error body the sandbox answers with.
     pub fn to_body(&self) -> ApiErrorBody {
-        ApiErrorBody { error: self.message.clone(), code: self.code.clone(), param: self.param.clone() }
+        ApiErrorBody { error: self.message.clone(), code: Some(self.code.clone()), param: self.param.clone() }
     }
 }
 

@@ -6,7 +6,9 @@ mod common;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uip_types::hashing::GENESIS_HASH;
-use uip_types::{verify_chain, AuditRecord, Block, ChainError, Primitive, Proof, SessionId, WalletId};
+use uip_types::{
+    verify_chain, AuditRecord, Block, ChainError, Primitive, Proof, ReceivedAuditRecord, SessionId, WalletId,
+};
 
 const SID: &str = "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w";
 
@@ -78,7 +80,7 @@ fn a_hand_built_chain_verifies() {
     assert_eq!(c[1].prev_hash, c[0].record_hash);
     assert_eq!(verify_chain(&c), Ok(()));
     assert_eq!(verify_chain(&c[..1]), Ok(()));
-    assert_eq!(verify_chain(&[]), Ok(()));
+    assert_eq!(verify_chain::<AuditRecord>(&[]), Ok(()));
     for r in &c {
         assert_eq!(r.record_hash, independent_hash(r));
         // Survives the wire.
@@ -226,4 +228,91 @@ fn every_proof_shape_hashes_and_verifies() {
     let mut expected = v;
     expected.as_object_mut().unwrap().remove("record_hash");
     assert_eq!(r.record_hash, tagged(&serde_jcs::to_vec(&expected).unwrap()));
+}
+
+/// A chain as a service would send it, one JSON body per record: each record's `record_hash` is
+/// computed over the JSON as sent (here with a field this version does not know, and
+/// `occurred_at` in whole seconds), and the next one links to it.
+fn received_chain_json() -> Vec<Value> {
+    let mut prev = GENESIS_HASH.to_owned();
+    chain()
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap();
+            v["tsa_serial"] = json!("0x2a");
+            v["occurred_at"] = json!(uip_types::time::format_secs(&r.occurred_at));
+            v["prev_hash"] = json!(prev);
+            let mut hashed = v.clone();
+            hashed.as_object_mut().unwrap().remove("record_hash");
+            v["record_hash"] = json!(tagged(&serde_jcs::to_vec(&hashed).unwrap()));
+            prev = v["record_hash"].as_str().unwrap().to_owned();
+            v
+        })
+        .collect()
+}
+
+fn receive(bodies: &[Value]) -> Vec<ReceivedAuditRecord> {
+    bodies
+        .iter()
+        .map(|v| ReceivedAuditRecord::from_slice(serde_json::to_string(v).unwrap().as_bytes()).unwrap())
+        .collect()
+}
+
+#[test]
+fn verify_chain_hashes_each_record_as_received() {
+    let bodies = received_chain_json();
+    let received = receive(&bodies);
+    assert_eq!(verify_chain(&received), Ok(()));
+    for (r, body) in received.iter().zip(&bodies) {
+        assert_eq!(r.json(), body.as_object().unwrap());
+        assert_eq!(r.compute_record_hash(), body["record_hash"]);
+        assert_eq!(serde_json::to_value(r).unwrap(), *body);
+    }
+    // The typed records lose the unknown field and re-format `occurred_at`: their hash no longer
+    // matches, which is why the received form exists.
+    let typed: Vec<AuditRecord> = received.iter().map(|r| r.record().clone()).collect();
+    assert_eq!(verify_chain(&typed), Err(ChainError::HashMismatch { stage: 0 }));
+    let converted: Vec<AuditRecord> = received.clone().into_iter().map(AuditRecord::from).collect();
+    assert_eq!(converted, typed);
+
+    // A chain this sandbox wrote verifies the same either way.
+    let sandbox: Vec<ReceivedAuditRecord> = chain()
+        .iter()
+        .map(|r| ReceivedAuditRecord::from_value(serde_json::to_value(r).unwrap()).unwrap())
+        .collect();
+    assert_eq!(verify_chain(&sandbox), Ok(()));
+}
+
+#[test]
+fn a_change_to_a_field_this_version_does_not_know_is_detected() {
+    let mut bodies = received_chain_json();
+    bodies[1]["tsa_serial"] = json!("0x2b");
+    assert_eq!(verify_chain(&receive(&bodies)), Err(ChainError::HashMismatch { stage: 1 }));
+
+    let mut bodies = received_chain_json();
+    bodies[0].as_object_mut().unwrap().remove("tsa_serial");
+    assert_eq!(verify_chain(&receive(&bodies)), Err(ChainError::HashMismatch { stage: 0 }));
+
+    // ts_token is outside the hash, as it is in the sandbox's format.
+    let mut bodies = received_chain_json();
+    bodies[0]["ts_token"] = json!("MIIE...");
+    assert_eq!(verify_chain(&receive(&bodies)), Ok(()));
+}
+
+#[test]
+fn received_records_with_any_prev_hash_parse_but_link_only_to_the_sandbox_genesis() {
+    // The docs' example (`prev_hash` "0x000"), as received.
+    let example =
+        ReceivedAuditRecord::from_slice(common::fixture_text("spec/audit_record.json").as_bytes()).unwrap();
+    assert_eq!(example.record().prev_hash, "0x000");
+    assert_eq!(verify_chain(&[example]), Err(ChainError::BrokenLink { stage: 0 }));
+
+    // Not an audit record at all: a parse error, not a panic.
+    for bad in [&b"[1]"[..], b"{\"id\":\"x\"}", b"not json"] {
+        assert!(ReceivedAuditRecord::from_slice(bad).is_err());
+    }
+    // The Debug form is the typed record's, which redacts the ids.
+    let r = &receive(&received_chain_json())[0];
+    let dbg = format!("{r:?}");
+    assert!(!dbg.contains(&SID[9..]), "{dbg}");
 }

@@ -45,7 +45,12 @@ fn all_events(with_echoes: bool) -> Vec<WebhookEvent> {
     };
     vec![
         step(with_echoes, 0, Primitive::Identify, StepResult::Identify { claims }),
-        step(with_echoes, 1, Primitive::AgeVerify, StepResult::AgeVerify { satisfied: true, min_age: 21 }),
+        step(
+            with_echoes,
+            1,
+            Primitive::AgeVerify,
+            StepResult::AgeVerify { satisfied: true, min_age: Some(21) },
+        ),
         step(with_echoes, 2, Primitive::LightSign, sig.clone()),
         step(with_echoes, 3, Primitive::Sign, sig),
         WebhookEvent::SessionCompleted(ended(with_echoes, SessionStatus::Completed, None)),

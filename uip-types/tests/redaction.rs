@@ -86,6 +86,15 @@ fn structs_carrying_capabilities_do_not_leak_them() {
         updated_at: None,
         client_reference_id: None,
         metadata: None,
+        // The variant shape's results carry audit ids, which embed the session id.
+        results: Some(vec![uip_types::VerifiedStep {
+            step: 0,
+            primitive: uip_types::Primitive::AgeVerify,
+            verified_at: chrono::DateTime::from_timestamp(1_780_833_600, 0).unwrap(),
+            audit_id: format!("{SID}_0"),
+            result: uip_types::StepResult::AgeVerify { satisfied: true, min_age: None },
+        }]),
+        outcome: None,
     };
     assert_hidden(&format!("{view:?}"), &RANDOM[4..]);
     let decision = DecisionResponse {
@@ -162,7 +171,7 @@ fn audit_ids_embedding_the_session_id_are_redacted_too() {
         stage: 0,
         primitive: uip_types::Primitive::AgeVerify,
         audit_id: format!("{SID}_0"),
-        result: uip_types::StepResult::AgeVerify { satisfied: true, min_age: 18 },
+        result: uip_types::StepResult::AgeVerify { satisfied: true, min_age: Some(18) },
     });
     for dbg in [format!("{step:?}"), format!("{step:#?}")] {
         assert_hidden(&dbg, &RANDOM[4..]);

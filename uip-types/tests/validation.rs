@@ -51,7 +51,7 @@ fn expect_err(name: &str, body: &Value, code: ErrorCode, param: Option<&str>) ->
     let body = err.to_body();
     assert_eq!(
         (body.code.clone(), body.param.clone(), body.error.clone()),
-        (err.code.clone(), err.param.clone(), err.message.clone())
+        (Some(err.code.clone()), err.param.clone(), err.message.clone())
     );
     err
 }

@@ -242,7 +242,7 @@ impl Verifier {
     ///
     /// let delivery = verifier.verify(&headers, body)?;
     /// let WebhookEvent::StepCompleted(step) = delivery.event else { unreachable!() };
-    /// assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: 21 });
+    /// assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: Some(21) });
     ///
     /// let tampered = body.to_vec().into_iter().map(|b| if b == b'1' { b'8' } else { b }).collect::<Vec<u8>>();
     /// assert_eq!(verifier.verify(&headers, &tampered).unwrap_err().kind(), "signature_mismatch");

@@ -150,6 +150,8 @@ impl Session {
             updated_at: Some(self.updated_at),
             client_reference_id: self.client_reference_id.clone(),
             metadata: self.metadata.clone(),
+            results: None,
+            outcome: None,
         }
     }
 
@@ -375,7 +377,10 @@ impl Session {
             StepParams::AgeVerify(p) => {
                 let min_age = p.effective_min_age();
                 let satisfied = credential.age_on(now.date_naive()).is_some_and(|a| a >= u32::from(min_age));
-                (StepResult::AgeVerify { satisfied, min_age }, Proof::AgeVerify { satisfied, min_age })
+                (
+                    StepResult::AgeVerify { satisfied, min_age: Some(min_age) },
+                    Proof::AgeVerify { satisfied, min_age },
+                )
             }
             StepParams::LightSign(_) | StepParams::Sign(_) => {
                 let document_hash = self.document_hash(stage).unwrap_or_default();
