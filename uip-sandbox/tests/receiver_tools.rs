@@ -306,7 +306,7 @@ async fn trigger_delivers_every_event_type_with_a_verifiable_signature() {
                         assert_eq!(claims.len(), 3);
                     }
                     StepResult::AgeVerify { satisfied, min_age } => {
-                        assert_eq!((*satisfied, *min_age), (true, 18))
+                        assert_eq!((*satisfied, *min_age), (true, Some(18)))
                     }
                     StepResult::Signature { signature, document_hash } => {
                         assert!(document_hash.starts_with("sha256:"));
@@ -539,7 +539,7 @@ async fn cli_trigger_prints_the_answer_and_exits_by_it() {
     let delivery = Verifier::new(SECRET).unwrap().verify(&headers, &body).unwrap();
     assert_eq!(delivery.delivery_id, "sess_cli:step.completed:0");
     let WebhookEvent::StepCompleted(step) = delivery.event else { panic!("not a step") };
-    assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: 18 });
+    assert_eq!(step.result, StepResult::AgeVerify { satisfied: true, min_age: Some(18) });
     let signature = headers[HEADER_SIGNATURE.to_ascii_lowercase().as_str()].to_str().unwrap();
     assert!(text.contains(&format!("X-UIP-Signature {signature})\n")), "{text}");
 

@@ -251,14 +251,14 @@ fn step_result(primitive: &Primitive) -> StepResult {
     let persona = wallet::persona(wallet::DEFAULT_PERSONA).or_else(|| wallet::personas().first());
     let Some(credential) = persona.map(|p| &p.credential) else {
         // The persona table is static and never empty; keep a plausible result regardless.
-        return StepResult::AgeVerify { satisfied: true, min_age: AgeVerifyParams::DEFAULT_MIN_AGE };
+        return StepResult::AgeVerify { satisfied: true, min_age: Some(AgeVerifyParams::DEFAULT_MIN_AGE) };
     };
     match primitive {
         Primitive::AgeVerify => {
             let min_age = AgeVerifyParams::default().effective_min_age();
             let today = chrono::Utc::now().date_naive();
             let satisfied = credential.age_on(today).is_some_and(|a| a >= u32::from(min_age));
-            StepResult::AgeVerify { satisfied, min_age }
+            StepResult::AgeVerify { satisfied, min_age: Some(min_age) }
         }
         Primitive::LightSign => {
             let document_hash = hashing::light_sign_document_hash(LIGHT_SIGN_TERMS);
