@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the sandbox server (the default).
     Serve(ServeArgs),
+    /// Exit 0 when the sandbox listening here answers GET /healthz with 200, else 1 (for container HEALTHCHECKs).
+    Healthcheck(uip_sandbox::healthcheck::HealthcheckArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -79,6 +81,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
+        Some(Command::Healthcheck(h)) => return uip_sandbox::healthcheck::run(&h).await,
         None => cli.serve,
     };
     let mut builder = Sandbox::builder()
