@@ -19,12 +19,14 @@ containers=()
 volume="${run_id}-data"
 started_dockerd=""
 receiver_pid=""
+app_pid=""
 
 cleanup() {
   set +e
   for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1; done
   docker volume rm -f "$volume" >/dev/null 2>&1
   [[ -n "$receiver_pid" ]] && kill "$receiver_pid" 2>/dev/null
+  [[ -n "$app_pid" ]] && kill "$app_pid" 2>/dev/null
   if [[ -n "$started_dockerd" ]]; then kill "$started_dockerd" 2>/dev/null; fi
   rm -rf "$work"
 }
@@ -43,6 +45,7 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "== apt-get install ${missing[*]}"
@@ -115,6 +118,37 @@ echo "== Node suite (node --test + fetch; it starts its own container)"
 (cd examples/polyglot/node && timeout 300 node --test)
 echo "== Node suite against the running container (UIP_SANDBOX_URL)"
 (cd examples/polyglot/node && UIP_SANDBOX_URL="$url" UIP_WEBHOOK_HOST=host.docker.internal timeout 300 node --test)
+
+# --- the compose example -----------------------------------------------------------------------
+# Its app image (python:3.12-slim) may not be pullable here: validate the file, and run the app on
+# this host against the running container instead.
+echo "== examples/compose: docker-compose.yml is valid; the app approves an adult's order"
+if command -v docker-compose >/dev/null 2>&1; then
+  docker-compose -f examples/compose/docker-compose.yml config -q
+elif docker compose version >/dev/null 2>&1; then
+  docker compose -f examples/compose/docker-compose.yml config -q
+fi
+app_port=$(free_port)
+shop=$(curl -sf -X POST "$url/_sandbox/businesses" -H 'content-type: application/json' \
+  -d "{\"webhook_url\":\"http://host.docker.internal:$app_port/uip-webhook\"}")
+UIP_API_URL="$url/v1" UIP_API_KEY=$(json 'd["api_key"]' <<<"$shop") \
+  UIP_WEBHOOK_SECRET=$(json 'd["webhook_secret"]' <<<"$shop") PORT="$app_port" \
+  python3 examples/compose/app.py >"$work/app.log" 2>&1 &
+app_pid=$!
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$app_port/" >/dev/null && break; sleep 0.2; done
+checkout=$(curl -sf -X POST "http://127.0.0.1:$app_port/checkout")
+order=$(json 'd["order"]' <<<"$checkout")
+curl -sf -X POST "$url/_sandbox/sessions/$(json 'd["session_id"]' <<<"$checkout")/simulate" \
+  -H "Authorization: Bearer $(json 'd["api_key"]' <<<"$shop")" >/dev/null
+for _ in $(seq 150); do
+  state=$(curl -sf "http://127.0.0.1:$app_port/orders/$order" | json 'd["state"]')
+  [[ "$state" == awaiting_age_check ]] || break
+  sleep 0.2
+done
+kill "$app_pid"
+app_pid=""
+[[ "$state" == approved ]] || { cat "$work/app.log"; fail "the compose app's order is $state"; }
+echo "the app's order $order is $state"
 
 # --- restart on the same volume ----------------------------------------------------------------
 echo "== restart: a stored session and its pending deliveries survive"

@@ -120,7 +120,10 @@ mod tests {
             let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await;
         });
         let err = check(addr, Duration::from_secs(10)).await.unwrap_err();
-        assert!(matches!(err, HealthError::Unhealthy(_, ref line) if line.starts_with("HTTP/1.1 503")), "{err}");
+        assert!(
+            matches!(err, HealthError::Unhealthy(_, ref line) if line.starts_with("HTTP/1.1 503")),
+            "{err}"
+        );
     }
 
     #[tokio::test]
