@@ -63,7 +63,7 @@ fi
 
 # --- build -------------------------------------------------------------------------------------
 echo "== docker/build.sh"
-timeout 1800 docker/build.sh
+timeout 2700 docker/build.sh
 size=$(docker image inspect -f '{{.Size}}' "$image")
 size_mb=$(( (size + 999999) / 1000000 ))
 echo "image $image: $size bytes (${size_mb} MB uncompressed), base $(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.base.name"}}' "$image")"
