@@ -37,10 +37,10 @@ def create_session(order: str) -> dict:
 def verified(headers, body: bytes) -> bool:
     """HMAC-SHA256 over `{X-UIP-Timestamp}.{raw body}`, hex; timestamps older than 5 minutes are refused."""
     ts = headers.get("X-UIP-Timestamp", "")
-    if not ts.isdigit() or abs(time.time() - int(ts)) > 300:
+    if not (ts.isascii() and ts.isdigit()) or abs(time.time() - int(ts)) > 300:
         return False
     expected = hmac.new(UIP_WEBHOOK_SECRET.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, headers.get("X-UIP-Signature", "").lower())
+    return hmac.compare_digest(expected.encode(), headers.get("X-UIP-Signature", "").lower().encode())
 
 
 class Shop(BaseHTTPRequestHandler):

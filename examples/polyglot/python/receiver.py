@@ -18,13 +18,13 @@ TOLERANCE_S = 300
 
 def verify(secret: str, timestamp: str, body: bytes, signature: str, now: float | None = None) -> bool:
     """True when `signature` is the HMAC of `{timestamp}.{body}` and the timestamp is fresh."""
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):
         return False
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > TOLERANCE_S:
         return False
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.lower())
+    return hmac.compare_digest(expected.encode(), signature.lower().encode())
 
 
 class Receiver:
