@@ -46,6 +46,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
+pub mod healthcheck;
 mod http;
 pub mod receiver_tools;
 mod server;

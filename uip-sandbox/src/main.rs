@@ -26,6 +26,8 @@ enum Command {
     Trigger(uip_sandbox::receiver_tools::TriggerArgs),
     /// Check a webhook receiver's security with every conformance case; exit 0 only when all pass.
     CheckReceiver(uip_sandbox::receiver_tools::CheckArgs),
+    /// Exit 0 when the sandbox listening here answers GET /healthz with 200, else 1 (for container HEALTHCHECKs).
+    Healthcheck(uip_sandbox::healthcheck::HealthcheckArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -85,6 +87,7 @@ async fn main() -> ExitCode {
         Some(Command::Serve(a)) => a,
         Some(Command::Trigger(a)) => return a.run().await,
         Some(Command::CheckReceiver(a)) => return a.run().await,
+        Some(Command::Healthcheck(h)) => return uip_sandbox::healthcheck::run(&h).await,
         None => cli.serve,
     };
     let mut builder = Sandbox::builder()

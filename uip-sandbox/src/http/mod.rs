@@ -183,6 +183,10 @@ async fn log_requests(req: Request, next: Next) -> Response {
         .map_or_else(|| "<unmatched>".to_owned(), |m| m.as_str().to_owned());
     let started = Instant::now();
     let resp = next.run(req).await;
+    if route == "/healthz" && resp.status().is_success() {
+        // Container health checks probe it every few seconds: not worth a line each.
+        return resp;
+    }
     tracing::info!(
         method = %method,
         route = %route,
