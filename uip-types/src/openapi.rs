@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::validate::{
+    DEFAULT_EXPIRES_IN, EXPIRES_IN, MAX_CLIENT_REFERENCE_ID, MAX_METADATA_KEY, MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE, MAX_RETURN_URL, MAX_STEPS, MAX_TERMS, MAX_TITLE, MIN_AGE,
+};
 use crate::{
     AgeVerifyParams, Block, CreateSessionRequest, ErrorCode, IdentifyParams, LightSignParams, Primitive,
     Proof, ProofDocument, SessionEnded, SessionId, SessionStatus, SignParams, Step, StepCompleted, WalletId,
@@ -115,8 +119,8 @@ fn age_verify_params_json() -> Value {
             "min_age": {
                 "type": ["integer", "null"],
                 "description": "Threshold; default 18.",
-                "minimum": 1,
-                "maximum": 120
+                "minimum": MIN_AGE.start(),
+                "maximum": MIN_AGE.end()
             }
         },
         "additionalProperties": false
@@ -141,9 +145,9 @@ fn light_sign_params_json() -> Value {
                 "type": "string",
                 "description": "The terms the user signs (Unicode scalar values).",
                 "minLength": 1,
-                "maxLength": 10000
+                "maxLength": MAX_TERMS
             },
-            "title": { "type": ["string", "null"], "maxLength": 200 }
+            "title": { "type": ["string", "null"], "maxLength": MAX_TITLE }
         },
         "additionalProperties": false
     })
@@ -249,32 +253,32 @@ fn create_session_request_json() -> Value {
                 "description": "Ordered steps; a primitive may repeat.",
                 "items": reference::<Step>(),
                 "minItems": 1,
-                "maxItems": 20
+                "maxItems": MAX_STEPS
             },
             "client_reference_id": {
                 "type": ["string", "null"],
                 "description": "Echoed in every webhook and read; stamped into audits.",
-                "maxLength": 255
+                "maxLength": MAX_CLIENT_REFERENCE_ID
             },
             "metadata": nullable(json!({
                 "type": "object",
                 "description": "Operational key/values, echoed on webhooks and reads.",
-                "maxProperties": 50,
-                "propertyNames": { "type": "string", "minLength": 1, "maxLength": 40 },
-                "additionalProperties": { "type": "string", "maxLength": 500 }
+                "maxProperties": MAX_METADATA_KEYS,
+                "propertyNames": { "type": "string", "minLength": 1, "maxLength": MAX_METADATA_KEY },
+                "additionalProperties": { "type": "string", "maxLength": MAX_METADATA_VALUE }
             })),
             "return_url": {
                 "type": ["string", "null"],
-                "description": "Absolute https URL for the hosted page's \"Return to\" button.",
+                "description": "Absolute https URL for the hosted page's \"Return to\" button (parsed as \
+                                a WHATWG URL: scheme https and a host).",
                 "format": "uri",
-                "pattern": "^https://[^/?#]+",
-                "maxLength": 2048
+                "maxLength": MAX_RETURN_URL
             },
             "expires_in": {
                 "type": ["integer", "null"],
-                "description": "Session TTL in seconds; default 3600.",
-                "minimum": 60,
-                "maximum": 86400
+                "description": format!("Session TTL in seconds; default {DEFAULT_EXPIRES_IN}."),
+                "minimum": EXPIRES_IN.start(),
+                "maximum": EXPIRES_IN.end()
             }
         },
         "additionalProperties": false,
