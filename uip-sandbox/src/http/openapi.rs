@@ -581,21 +581,25 @@ pub(super) fn personas_example() -> Value {
 
 // ---- webhooks ----
 
-/// Every event the sandbox sends: its name, the schema of its body, a summary.
-const WEBHOOK_EVENTS: &[(&str, &str, &str)] = &[
-    (uip_types::STEP_COMPLETED, "WebhookEvent", "A step verified: its result"),
-    (uip_types::SESSION_COMPLETED, "WebhookEvent", "Every step verified"),
-    (uip_types::SESSION_STOPPED, "WebhookEvent", "The business stopped the session at a gate"),
-    (uip_types::SESSION_FAILED, "WebhookEvent", "A step failed"),
-    (uip_types::SESSION_EXPIRED, "WebhookEvent", "The session or a step window expired"),
-];
+/// The summary of an event's webhook.
+fn webhook_summary(event: &str) -> &'static str {
+    match event {
+        uip_types::STEP_COMPLETED => "A step verified: its result",
+        uip_types::SESSION_COMPLETED => "Every step verified",
+        uip_types::SESSION_STOPPED => "The business stopped the session at a gate",
+        uip_types::SESSION_FAILED => "A step failed",
+        uip_types::SESSION_EXPIRED => "The session or a step window expired",
+        _ => "A UIP event",
+    }
+}
 
 /// The webhooks the sandbox sends (OpenAPI 3.1 `webhooks`; utoipa's model has no field for
 /// it): one entry per event, each with its own body schema and the four X-UIP-* headers.
 fn webhooks() -> Value {
     let header = |name: &str, text: Cow<'_, str>, schema: Value| json!({ "name": name, "in": "header", "required": true, "description": text, "schema": schema });
     let mut out = serde_json::Map::new();
-    for &(event, schema, summary) in WEBHOOK_EVENTS {
+    for (event, schema) in uip_types::webhook_event_schemas() {
+        let summary = webhook_summary(event);
         let delivery_id = if event == uip_types::STEP_COMPLETED {
             "`{session_id}:step.completed:{stage}`"
         } else {

@@ -252,8 +252,8 @@ async fn request(
         Binding,
     ),
     responses(
-        (status = 200, description = "The document, with its uploaded content type.", body = String,
-         content_type = "*/*"),
+        (status = 200, description = "The document's bytes, with its uploaded content type.",
+         content((String = "application/octet-stream"), (String = "*/*"))),
         Forbidden, NotFound, Gone, ServerError,
     )
 )]
