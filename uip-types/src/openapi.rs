@@ -196,7 +196,7 @@ fn step_variant(primitive: &str, params: Value, params_required: bool) -> Value 
     };
     json!({
         "type": "object",
-        "description": format!("A `{primitive}` step."),
+        "description": format!("A step with primitive `{primitive}`."),
         "required": required,
         "properties": {
             "primitive": { "type": "string", "enum": [primitive] },
