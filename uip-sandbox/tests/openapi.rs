@@ -4,7 +4,7 @@
 //! write and refuse what their parsers refuse (checked with the `jsonschema` crate).
 //!
 //! After a deliberate change of the document, regenerate the snapshot with
-//! `UPDATE_OPENAPI=1 cargo test -p uip-sandbox --test openapi` and review the diff.
+//! `UPDATE_OPENAPI=1 cargo test -p uip-sandbox committed_snapshot` and review the diff.
 
 use std::collections::BTreeSet;
 
@@ -475,7 +475,7 @@ async fn the_document_matches_the_committed_snapshot() {
             .unwrap_or_else(|| committed.lines().count().min(served.lines().count()));
         panic!(
             "/openapi.json differs from {} (first differing line: {}); if the change is intended, run \
-             `UPDATE_OPENAPI=1 cargo test -p uip-sandbox --test openapi` and commit the file",
+             `UPDATE_OPENAPI=1 cargo test -p uip-sandbox committed_snapshot` and commit the file",
             path.display(),
             line + 1
         );
