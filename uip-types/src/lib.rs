@@ -41,6 +41,8 @@ pub mod hashing;
 mod ids;
 #[cfg(feature = "openapi")]
 mod openapi;
+#[cfg(feature = "openapi")]
+pub use openapi::webhook_event_schemas;
 mod primitive;
 mod request;
 mod response;

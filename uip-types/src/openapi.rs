@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::validate::{
+    DEFAULT_EXPIRES_IN, EXPIRES_IN, MAX_CLIENT_REFERENCE_ID, MAX_METADATA_KEY, MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE, MAX_RETURN_URL, MAX_STEPS, MAX_TERMS, MAX_TITLE, MIN_AGE,
+};
 use crate::{
     AgeVerifyParams, Block, CreateSessionRequest, ErrorCode, IdentifyParams, LightSignParams, Primitive,
     Proof, ProofDocument, SessionEnded, SessionId, SessionStatus, SignParams, Step, StepCompleted, WalletId,
@@ -115,8 +119,8 @@ fn age_verify_params_json() -> Value {
             "min_age": {
                 "type": ["integer", "null"],
                 "description": "Threshold; default 18.",
-                "minimum": 1,
-                "maximum": 120
+                "minimum": MIN_AGE.start(),
+                "maximum": MIN_AGE.end()
             }
         },
         "additionalProperties": false
@@ -141,9 +145,9 @@ fn light_sign_params_json() -> Value {
                 "type": "string",
                 "description": "The terms the user signs (Unicode scalar values).",
                 "minLength": 1,
-                "maxLength": 10000
+                "maxLength": MAX_TERMS
             },
-            "title": { "type": ["string", "null"], "maxLength": 200 }
+            "title": { "type": ["string", "null"], "maxLength": MAX_TITLE }
         },
         "additionalProperties": false
     })
@@ -192,7 +196,7 @@ fn step_variant(primitive: &str, params: Value, params_required: bool) -> Value 
     };
     json!({
         "type": "object",
-        "title": primitive,
+        "description": format!("A step with primitive `{primitive}`."),
         "required": required,
         "properties": {
             "primitive": { "type": "string", "enum": [primitive] },
@@ -206,20 +210,53 @@ fn step_variant(primitive: &str, params: Value, params_required: bool) -> Value 
     })
 }
 
-fn step_json() -> Value {
+/// The named variants of `Step`: `(primitive, schema name, schema)`.
+fn step_variants() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        ("identify", "IdentifyStep", step_variant("identify", reference::<IdentifyParams>(), false)),
+        ("age_verify", "AgeVerifyStep", step_variant("age_verify", reference::<AgeVerifyParams>(), false)),
+        ("light_sign", "LightSignStep", step_variant("light_sign", reference::<LightSignParams>(), true)),
+        ("sign", "SignStep", step_variant("sign", reference::<SignParams>(), false)),
+    ]
+}
+
+/// `#/components/schemas/{name}`.
+fn reference_to(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// A union of named schemas, told apart by the value of `property` (OpenAPI `discriminator`,
+/// which the client generators map to one class per variant).
+fn discriminated(description: &str, property: &str, variants: &[(&str, &str, Value)]) -> Value {
+    let mapping: serde_json::Map<String, Value> = variants
+        .iter()
+        .map(|(tag, name, _)| ((*tag).to_owned(), Value::String(format!("#/components/schemas/{name}"))))
+        .collect();
     json!({
-        "description": "One step of a session: a primitive with its params, and whether to pause after it.",
-        "oneOf": [
-            step_variant("identify", reference::<IdentifyParams>(), false),
-            step_variant("age_verify", reference::<AgeVerifyParams>(), false),
-            step_variant("light_sign", reference::<LightSignParams>(), true),
-            step_variant("sign", reference::<SignParams>(), false)
-        ],
-        "examples": [
-            { "primitive": "identify", "params": { "blocks": ["first_name", "last_name", "country"] } },
-            { "primitive": "age_verify", "params": { "min_age": 21 }, "gate": true }
-        ]
+        "description": description,
+        "oneOf": variants.iter().map(|(_, name, _)| reference_to(name)).collect::<Vec<_>>(),
+        "discriminator": { "propertyName": property, "mapping": mapping }
     })
+}
+
+/// Registers named variants.
+fn add_variants(schemas: &mut Schemas, variants: Vec<(&'static str, &'static str, Value)>) {
+    for (_, name, schema) in variants {
+        schemas.push((name.to_owned(), from_json(schema)));
+    }
+}
+
+fn step_json() -> Value {
+    let mut v = discriminated(
+        "One step of a session: a primitive with its params, and whether to pause after it.",
+        "primitive",
+        &step_variants(),
+    );
+    v["examples"] = json!([
+        { "primitive": "identify", "params": { "blocks": ["first_name", "last_name", "country"] } },
+        { "primitive": "age_verify", "params": { "min_age": 21 }, "gate": true }
+    ]);
+    v
 }
 
 impl PartialSchema for Step {
@@ -230,6 +267,7 @@ impl PartialSchema for Step {
 
 impl ToSchema for Step {
     fn schemas(schemas: &mut Schemas) {
+        add_variants(schemas, step_variants());
         add::<IdentifyParams>(schemas);
         add::<AgeVerifyParams>(schemas);
         add::<LightSignParams>(schemas);
@@ -249,32 +287,32 @@ fn create_session_request_json() -> Value {
                 "description": "Ordered steps; a primitive may repeat.",
                 "items": reference::<Step>(),
                 "minItems": 1,
-                "maxItems": 20
+                "maxItems": MAX_STEPS
             },
             "client_reference_id": {
                 "type": ["string", "null"],
                 "description": "Echoed in every webhook and read; stamped into audits.",
-                "maxLength": 255
+                "maxLength": MAX_CLIENT_REFERENCE_ID
             },
             "metadata": nullable(json!({
                 "type": "object",
                 "description": "Operational key/values, echoed on webhooks and reads.",
-                "maxProperties": 50,
-                "propertyNames": { "type": "string", "minLength": 1, "maxLength": 40 },
-                "additionalProperties": { "type": "string", "maxLength": 500 }
+                "maxProperties": MAX_METADATA_KEYS,
+                "propertyNames": { "type": "string", "minLength": 1, "maxLength": MAX_METADATA_KEY },
+                "additionalProperties": { "type": "string", "maxLength": MAX_METADATA_VALUE }
             })),
             "return_url": {
                 "type": ["string", "null"],
-                "description": "Absolute https URL for the hosted page's \"Return to\" button.",
+                "description": "Absolute https URL for the hosted page's \"Return to\" button (parsed as \
+                                a WHATWG URL: scheme https and a host).",
                 "format": "uri",
-                "pattern": "^https://[^/?#]+",
-                "maxLength": 2048
+                "maxLength": MAX_RETURN_URL
             },
             "expires_in": {
                 "type": ["integer", "null"],
-                "description": "Session TTL in seconds; default 3600.",
-                "minimum": 60,
-                "maximum": 86400
+                "description": format!("Session TTL in seconds; default {DEFAULT_EXPIRES_IN}."),
+                "minimum": EXPIRES_IN.start(),
+                "maximum": EXPIRES_IN.end()
             }
         },
         "additionalProperties": false,
@@ -301,53 +339,74 @@ impl ToSchema for CreateSessionRequest {
     }
 }
 
-fn proof_json() -> Value {
+/// The named shapes of `Proof`: `(primitive, schema name, schema)`. A proof carries no tag of its
+/// own (its record's `primitive` says which); the shapes are told apart by their fields, and each
+/// refuses the fields of the others (`sign` first: it has every field of `light_sign`).
+fn proof_variants() -> Vec<(&'static str, &'static str, Value)> {
     let hash = json!({ "type": "string", "pattern": "^sha256:[0-9a-f]{64}$" });
-    json!({
-        "description": "PII-free proof of an audit record; its shape depends on the primitive.",
-        "anyOf": [
-            {
+    let signature = json!({ "type": "string", "description": "Ed25519, base64url without padding." });
+    vec![
+        (
+            "sign",
+            "SignProof",
+            json!({
                 "type": "object",
-                "title": "sign",
+                "description": "The proof of a `sign` step.",
                 "required": ["document_hash", "signature", "documents"],
                 "properties": {
                     "document_hash": hash,
-                    "signature": { "type": "string", "description": "Ed25519, base64url without padding." },
+                    "signature": signature,
                     "documents": { "type": "array", "items": reference::<ProofDocument>() }
                 },
                 "additionalProperties": false
-            },
-            {
+            }),
+        ),
+        (
+            "light_sign",
+            "LightSignProof",
+            json!({
                 "type": "object",
-                "title": "light_sign",
+                "description": "The proof of a `light_sign` step.",
                 "required": ["document_hash", "signature"],
-                "properties": {
-                    "document_hash": hash,
-                    "signature": { "type": "string", "description": "Ed25519, base64url without padding." }
-                },
+                "properties": { "document_hash": hash, "signature": signature },
                 "additionalProperties": false
-            },
-            {
+            }),
+        ),
+        (
+            "identify",
+            "IdentifyProof",
+            json!({
                 "type": "object",
-                "title": "identify",
+                "description": "The proof of an `identify` step.",
                 "required": ["blocks", "claims_digest"],
                 "properties": {
                     "blocks": { "type": "array", "items": reference::<Block>() },
                     "claims_digest": hash
                 },
                 "additionalProperties": false
-            },
-            {
+            }),
+        ),
+        (
+            "age_verify",
+            "AgeVerifyProof",
+            json!({
                 "type": "object",
-                "title": "age_verify",
+                "description": "The proof of an `age_verify` step.",
                 "required": ["satisfied", "min_age"],
                 "properties": {
                     "satisfied": { "type": "boolean" },
                     "min_age": { "type": "integer", "minimum": 0, "maximum": 255 }
                 },
                 "additionalProperties": false
-            }
-        ],
+            }),
+        ),
+    ]
+}
+
+fn proof_json() -> Value {
+    json!({
+        "description": "PII-free proof of an audit record; its shape depends on the record's `primitive`.",
+        "oneOf": proof_variants().iter().map(|(_, name, _)| reference_to(name)).collect::<Vec<_>>(),
         "examples": [{ "satisfied": true, "min_age": 21 }]
     })
 }
@@ -360,6 +419,7 @@ impl PartialSchema for Proof {
 
 impl ToSchema for Proof {
     fn schemas(schemas: &mut Schemas) {
+        add_variants(schemas, proof_variants());
         add::<ProofDocument>(schemas);
         add::<Block>(schemas);
     }
@@ -454,7 +514,7 @@ impl ToSchema for SessionEnded {
 fn event_variant(event: &str, data: Value) -> Value {
     json!({
         "type": "object",
-        "title": event,
+        "description": format!("The body of a `{event}` webhook."),
         "required": ["event", "data"],
         "properties": {
             "event": { "type": "string", "enum": [event] },
@@ -463,18 +523,41 @@ fn event_variant(event: &str, data: Value) -> Value {
     })
 }
 
-fn webhook_event_json() -> Value {
+/// The named variants of `WebhookEvent`: `(event, schema name, schema)`.
+fn event_variants() -> Vec<(&'static str, &'static str, Value)> {
     let ended = reference::<SessionEnded>();
-    json!({
-        "description": "A webhook body `{event, data}`. Receivers should ignore events they do not know.",
-        "oneOf": [
+    vec![
+        (
+            crate::STEP_COMPLETED,
+            "StepCompletedEvent",
             event_variant(crate::STEP_COMPLETED, reference::<StepCompleted>()),
+        ),
+        (
+            crate::SESSION_COMPLETED,
+            "SessionCompletedEvent",
             event_variant(crate::SESSION_COMPLETED, ended.clone()),
-            event_variant(crate::SESSION_STOPPED, ended.clone()),
-            event_variant(crate::SESSION_FAILED, ended.clone()),
-            event_variant(crate::SESSION_EXPIRED, ended)
-        ],
-        "examples": [
+        ),
+        (crate::SESSION_STOPPED, "SessionStoppedEvent", event_variant(crate::SESSION_STOPPED, ended.clone())),
+        (crate::SESSION_FAILED, "SessionFailedEvent", event_variant(crate::SESSION_FAILED, ended.clone())),
+        (crate::SESSION_EXPIRED, "SessionExpiredEvent", event_variant(crate::SESSION_EXPIRED, ended)),
+    ]
+}
+
+/// Every webhook event and the name of its body's schema among the schemas `WebhookEvent`
+/// registers (for an OpenAPI document's `webhooks` section): `("step.completed",
+/// "StepCompletedEvent")`, …. Only with the `openapi` feature.
+pub fn webhook_event_schemas() -> Vec<(&'static str, &'static str)> {
+    event_variants().into_iter().map(|(event, name, _)| (event, name)).collect()
+}
+
+fn webhook_event_json() -> Value {
+    let mut v = discriminated(
+        "A webhook body `{event, data}`. Receivers should ignore events they do not know.",
+        "event",
+        &event_variants(),
+    );
+    v["examples"] = json!([
+
             {
                 "event": "step.completed",
                 "data": {
@@ -494,8 +577,8 @@ fn webhook_event_json() -> Value {
                     "reason": "credential_expired"
                 }
             }
-        ]
-    })
+    ]);
+    v
 }
 
 impl PartialSchema for WebhookEvent {
@@ -506,6 +589,7 @@ impl PartialSchema for WebhookEvent {
 
 impl ToSchema for WebhookEvent {
     fn schemas(schemas: &mut Schemas) {
+        add_variants(schemas, event_variants());
         add::<StepCompleted>(schemas);
         add::<SessionEnded>(schemas);
     }
@@ -556,6 +640,40 @@ mod tests {
         for (name, json, schema) in hand_written() {
             assert_eq!(serde_json::to_value(&schema).unwrap(), json, "{name}");
         }
+        for (_, name, json) in step_variants().into_iter().chain(proof_variants()).chain(event_variants()) {
+            assert_eq!(serde_json::to_value(from_json(json.clone())).unwrap(), json, "{name}");
+        }
+    }
+
+    /// A discriminated union maps every tag to one of its branches, and each branch's tag
+    /// property admits exactly that tag.
+    #[test]
+    fn discriminators_map_every_variant() {
+        for (union, property, variants) in
+            [(step_json(), "primitive", step_variants()), (webhook_event_json(), "event", event_variants())]
+        {
+            assert_eq!(union["discriminator"]["propertyName"], property);
+            let branches = union["oneOf"].as_array().unwrap();
+            assert_eq!(branches.len(), variants.len());
+            for (tag, name, schema) in &variants {
+                let target = format!("#/components/schemas/{name}");
+                assert_eq!(union["discriminator"]["mapping"][*tag], json!(target));
+                assert!(branches.contains(&json!({ "$ref": target })));
+                assert_eq!(schema["properties"][property]["enum"], json!([tag]));
+                assert!(schema["required"].as_array().unwrap().contains(&json!(property)));
+            }
+        }
+        let events: Vec<&str> = event_variants().iter().map(|(e, _, _)| *e).collect();
+        assert_eq!(
+            events,
+            [
+                crate::STEP_COMPLETED,
+                crate::SESSION_COMPLETED,
+                crate::SESSION_STOPPED,
+                crate::SESSION_FAILED,
+                crate::SESSION_EXPIRED
+            ]
+        );
     }
 
     /// Every `$ref` of a hand-written schema names a schema its `schemas()` registers.

@@ -6,27 +6,34 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use uip_types::validate::{self, MAX_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_JSON_BODY, MAX_MULTIPART_BODY};
-use uip_types::{CatalogResponse, ErrorCode, Primitive, PrimitiveInfo, WalletInfo, WalletsResponse};
+use uip_types::{
+    AuditRecord, CatalogResponse, CreatedSession, DecisionResponse, ErrorCode, Primitive, PrimitiveInfo,
+    SessionView, WalletInfo, WalletsResponse,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::openapi::{
+    self as doc, BodyErrors, Conflict, IdempotencyKey, NotFound, PaymentRequired, SessionPath, Unauthorized,
+    Unprocessable, UnsupportedMediaType, V1Errors, TAG_API,
+};
 use super::{ok, read_body, Biz};
 use crate::error::ApiError;
 use crate::service::{self, CreateInput, Decision, Upload};
 use crate::Shared;
 
-pub(super) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/sessions", post(create_session))
-        .route("/sessions/{id}", get(get_session))
-        .route("/sessions/{id}/continue", post(continue_session))
-        .route("/sessions/{id}/stop", post(stop_session))
-        .route("/audits/{id}", get(get_audit))
-        .route("/catalog", get(catalog))
-        .route("/wallets", get(wallets))
+pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session))
+        .routes(routes!(get_session))
+        .routes(routes!(continue_session))
+        .routes(routes!(stop_session))
+        .routes(routes!(get_audit))
+        .routes(routes!(catalog))
+        .routes(routes!(wallets))
 }
 
 /// The request's media type, lowercased, without parameters.
@@ -35,6 +42,44 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
     Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
+#[utoipa::path(
+    post,
+    path = "/sessions",
+    operation_id = "createSession",
+    tag = TAG_API,
+    summary = "Create a session",
+    description = "Checks in order: auth 401 → media type 415 → size 413 → validation 400 → idempotency replay / 409 \
+                   → webhook 422 → balance 402. Nothing is charged until a step verifies.",
+    security(("apiKey" = [])),
+    params(
+        IdempotencyKey,
+    ),
+    request_body(
+        description = "JSON, or multipart/form-data (a `session` part with the JSON body, and `document` parts) when a \
+                       step is `sign`.",
+        content(
+            (uip_types::CreateSessionRequest = "application/json", example = doc::create_session_example),
+            (doc::CreateSessionForm = "multipart/form-data",
+             encoding(("session" = (content_type = "application/json")))),
+        ),
+    ),
+    responses(
+        (status = 200, description = "The new session (or, on an idempotent replay, the original answer).",
+         body = CreatedSession,
+         headers(("Idempotent-Replayed" = String,
+                  description = "`true` when this is the replay of an earlier create with the same Idempotency-Key.")),
+         links(
+             ("getSession" = (operation_id = "getSession", parameters(("path.id" = "$response.body#/id")))),
+             ("continueSession" = (operation_id = "continueSession", parameters(("path.id" = "$response.body#/id")))),
+             ("stopSession" = (operation_id = "stopSession", parameters(("path.id" = "$response.body#/id")))),
+             ("openPage" = (operation_id = "openPage", parameters(("path.id" = "$response.body#/id")))),
+             ("simulateSession" = (operation_id = "simulateSession", parameters(("path.id" = "$response.body#/id")))),
+         ),
+         example = doc::created_session_example),
+        BodyErrors, Unauthorized, PaymentRequired, Conflict, UnsupportedMediaType,
+        Unprocessable, V1Errors,
+    )
+)]
 async fn create_session(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -169,6 +214,19 @@ async fn multipart_create(headers: &HeaderMap, bytes: Bytes) -> Result<CreateInp
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/sessions/{id}",
+    operation_id = "getSession",
+    tag = TAG_API,
+    summary = "Read a session: status and progress, never results",
+    security(("apiKey" = [])),
+    params(SessionPath),
+    responses(
+        (status = 200, description = "The session.", body = SessionView, example = doc::session_view_example),
+        Unauthorized, NotFound, V1Errors,
+    )
+)]
 async fn get_session(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -177,6 +235,21 @@ async fn get_session(
     Ok(ok(&service::get_session(&shared, &biz, &id)?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/sessions/{id}/continue",
+    operation_id = "continueSession",
+    tag = TAG_API,
+    summary = "Resume a session paused at a gate",
+    description = "No body. Not at a gate (or terminal, after lazy expiry) → 409 `session/not-awaiting-decision`.",
+    security(("apiKey" = [])),
+    params(SessionPath),
+    responses(
+        (status = 200, description = "The session after the decision.", body = DecisionResponse,
+         example = doc::continued_example),
+        Unauthorized, NotFound, Conflict, V1Errors,
+    )
+)]
 async fn continue_session(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -185,6 +258,20 @@ async fn continue_session(
     Ok(ok(&service::decide(&shared, &biz, &id, Decision::Continue)?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/sessions/{id}/stop",
+    operation_id = "stopSession",
+    tag = TAG_API,
+    summary = "End a session paused at a gate",
+    description = "No body. Verified steps stay billed; the rest are skipped; `session.stopped` fires.",
+    security(("apiKey" = [])),
+    params(SessionPath),
+    responses(
+        (status = 200, description = "The stopped session.", body = DecisionResponse, example = doc::stopped_example),
+        Unauthorized, NotFound, Conflict, V1Errors,
+    )
+)]
 async fn stop_session(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -193,6 +280,21 @@ async fn stop_session(
     Ok(ok(&service::decide(&shared, &biz, &id, Decision::Stop)?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/audits/{id}",
+    operation_id = "getAudit",
+    tag = TAG_API,
+    summary = "Read a redacted audit record",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The audit id: `{session_id}_{stage}`.",
+            example = "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w_0")),
+    responses(
+        (status = 200, description = "The record (hash-chained to the previous stage's).", body = AuditRecord,
+         example = doc::audit_example),
+        Unauthorized, NotFound, V1Errors,
+    )
+)]
 async fn get_audit(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -228,10 +330,33 @@ pub(crate) fn catalog_body() -> CatalogResponse {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/catalog",
+    operation_id = "getCatalog",
+    tag = TAG_API,
+    summary = "Primitives with prices and params, and wallets",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The catalog.", body = CatalogResponse, example = doc::catalog_example),
+        Unauthorized, V1Errors,
+    )
+)]
 async fn catalog(Biz(_): Biz) -> Response {
     ok(&catalog_body())
 }
 
+#[utoipa::path(
+    get,
+    path = "/wallets",
+    operation_id = "getWallets",
+    tag = TAG_API,
+    summary = "The wallet × primitive capability matrix (public)",
+    responses(
+        (status = 200, description = "Every wallet.", body = WalletsResponse, example = doc::wallets_example),
+        V1Errors,
+    )
+)]
 async fn wallets() -> Response {
     ok(&WalletsResponse { wallets: WalletInfo::all() })
 }

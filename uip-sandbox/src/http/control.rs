@@ -6,31 +6,37 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use uip_types::sandbox::{
-    BusinessPatch, FaultPlan, Inbox, InboxEntry, NewBusiness, Personas, RedeliverRequest, SimulateRequest,
+    BusinessCredentials, BusinessPatch, BusinessView, ClockNow, DeliveryLog, DeliveryLogEntry, FaultPlan,
+    Inbox, InboxEntry, NewBusiness, Personas, RedeliverRequest, SimulateRequest,
 };
 use uip_types::validate::MAX_JSON_BODY;
 use uip_types::{ErrorCode, WebhookSecret, HEADER_DELIVERY_ID, HEADER_EVENT};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{
+    self as doc, BadRequest, BodyErrors, NotFound, ServerError, SessionPath, Unauthorized, Unprocessable,
+    TAG_CONTROL,
+};
 use super::{json_response, ok, parse_json, read_body, Biz};
 use crate::engine::wallet;
 use crate::error::ApiError;
 use crate::{clock, service, Shared};
 
-pub(super) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/_sandbox/businesses", post(create_business))
-        .route("/_sandbox/business", get(get_business).patch(patch_business))
-        .route("/_sandbox/clock/advance", post(advance_clock))
-        .route("/_sandbox/deliveries", get(deliveries))
-        .route("/_sandbox/deliveries/{delivery_id}/redeliver", post(redeliver))
-        .route("/_sandbox/sessions/{id}/simulate", post(simulate))
-        .route("/_sandbox/faults", post(faults))
-        .route("/_sandbox/inbox", post(inbox_receive).get(inbox_list))
-        .route("/_sandbox/personas", get(personas))
+pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+    OpenApiRouter::new()
+        .routes(routes!(create_business))
+        .routes(routes!(get_business, patch_business))
+        .routes(routes!(advance_clock))
+        .routes(routes!(deliveries))
+        .routes(routes!(redeliver))
+        .routes(routes!(simulate))
+        .routes(routes!(faults))
+        .routes(routes!(inbox_receive, inbox_list))
+        .routes(routes!(personas))
 }
 
 /// Reads an optional JSON body: empty means the default value.
@@ -45,6 +51,20 @@ async fn body_or_default<T: serde::de::DeserializeOwned + Default>(
     parse_json(&bytes)
 }
 
+#[utoipa::path(
+    post,
+    path = "/_sandbox/businesses",
+    operation_id = "createBusiness",
+    tag = TAG_CONTROL,
+    summary = "Create an isolated business",
+    request_body(content = Option<NewBusiness>, description = "Optional JSON body; empty means every default.",
+                 example = doc::new_business_example),
+    responses(
+        (status = 200, description = "Its credentials (the only time the API key is shown).",
+         body = BusinessCredentials, example = doc::business_credentials_example),
+        BodyErrors, ServerError,
+    )
+)]
 async fn create_business(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -54,10 +74,39 @@ async fn create_business(
     Ok(ok(&service::create_business(&shared, req)?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/_sandbox/business",
+    operation_id = "getBusiness",
+    tag = TAG_CONTROL,
+    summary = "Read the business of the API key",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The business (never its API key).", body = BusinessView,
+         example = doc::business_view_example),
+        Unauthorized, ServerError,
+    )
+)]
 async fn get_business(State(shared): State<Arc<Shared>>, Biz(biz): Biz) -> Result<Response, ApiError> {
     Ok(ok(&service::business_view(&shared, &biz)?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/_sandbox/business",
+    operation_id = "patchBusiness",
+    tag = TAG_CONTROL,
+    summary = "Change the business of the API key",
+    description = "`webhook_url: null` clears the URL; `rotate_webhook_secret: true` returns a new secret.",
+    security(("apiKey" = [])),
+    request_body(content = Option<BusinessPatch>, description = "Optional JSON body; empty means every default.",
+                 example = doc::business_patch_example),
+    responses(
+        (status = 200, description = "The business after the change.", body = BusinessView,
+         example = doc::business_view_example),
+        BodyErrors, Unauthorized, ServerError,
+    )
+)]
 async fn patch_business(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -69,8 +118,23 @@ async fn patch_business(
 }
 
 /// Largest clock advance in one call: a year.
-const MAX_ADVANCE_S: i64 = 31_536_000;
+pub(super) const MAX_ADVANCE_S: i64 = 31_536_000;
 
+#[utoipa::path(
+    post,
+    path = "/_sandbox/clock/advance",
+    operation_id = "advanceClock",
+    tag = TAG_CONTROL,
+    summary = "Move this business's clock forward",
+    description = "Expiry, step windows and ages use it; sessions resolve on the next access or sweep.",
+    security(("apiKey" = [])),
+    request_body(content = doc::ClockAdvance, description = "JSON body.", example = doc::clock_advance_example),
+    responses(
+        (status = 200, description = "The business's clock after advancing.", body = ClockNow,
+         example = doc::clock_now_example),
+        BodyErrors, Unauthorized, ServerError,
+    )
+)]
 async fn advance_clock(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -97,6 +161,20 @@ struct DeliveryQuery {
     session_id: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/_sandbox/deliveries",
+    operation_id = "listDeliveries",
+    tag = TAG_CONTROL,
+    summary = "The webhook delivery log, oldest first",
+    security(("apiKey" = [])),
+    params(("session_id" = Option<String>, Query,
+            description = "Only this session's deliveries (another business's: none).")),
+    responses(
+        (status = 200, description = "The log.", body = DeliveryLog, example = doc::delivery_log_example),
+        BadRequest, Unauthorized, ServerError,
+    )
+)]
 async fn deliveries(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -109,6 +187,23 @@ async fn deliveries(
     ok(&service::deliveries(&shared, &biz, q.session_id.as_deref()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/_sandbox/deliveries/{delivery_id}/redeliver",
+    operation_id = "redeliver",
+    tag = TAG_CONTROL,
+    summary = "Queue an event once more (same id and body), optionally with a fault",
+    security(("apiKey" = [])),
+    params(("delivery_id" = String, Path, description = "The delivery id, raw or percent-encoded.",
+            example = "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w:session.completed")),
+    request_body(content = Option<RedeliverRequest>, description = "Optional JSON body; empty means every default.",
+                 example = doc::redeliver_example),
+    responses(
+        (status = 200, description = "The entry, back to `pending`.", body = DeliveryLogEntry,
+         example = doc::delivery_example),
+        BodyErrors, Unauthorized, NotFound, ServerError,
+    )
+)]
 async fn redeliver(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -120,6 +215,29 @@ async fn redeliver(
     Ok(ok(&service::redeliver(&shared, &biz, &delivery_id, req.fault)?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/_sandbox/sessions/{id}/simulate",
+    operation_id = "simulateSession",
+    tag = TAG_CONTROL,
+    summary = "Drive the hosted page as the user would",
+    description = "Binds the session like a first open; answers until it pauses or ends (or `steps` times).",
+    security(("apiKey" = [])),
+    params(SessionPath),
+    request_body(content = Option<SimulateRequest>, description = "Optional JSON body; empty means every default.",
+                 example = doc::simulate_example),
+    responses(
+        (status = 200, description = "The session after the simulated steps.", body = uip_types::SessionView,
+         links(
+             ("getSession" = (operation_id = "getSession", parameters(("path.id" = "$response.body#/id")))),
+             ("getFirstAudit" = (operation_id = "getAudit", parameters(("path.id" = "{$response.body#/id}_0")))),
+             ("listDeliveries" = (operation_id = "listDeliveries",
+                                  parameters(("query.session_id" = "$response.body#/id")))),
+         ),
+         example = doc::session_view_example),
+        BodyErrors, Unauthorized, NotFound, Unprocessable, ServerError,
+    )
+)]
 async fn simulate(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -143,6 +261,20 @@ fn valid_fault(with: &serde_json::Value) -> bool {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/_sandbox/faults",
+    operation_id = "injectFaults",
+    tag = TAG_CONTROL,
+    summary = "Make this business's next n business-API requests fail",
+    description = "`with`: 500, 503, 429, \"reset\" or \"delay_ms:N\" (N ≤ 60000); `fail_next: 0` clears.",
+    security(("apiKey" = [])),
+    request_body(content = FaultPlan, description = "JSON body.", example = doc::fault_plan_example),
+    responses(
+        (status = 200, description = "The plan now armed.", body = FaultPlan, example = doc::fault_plan_example),
+        BodyErrors, Unauthorized, ServerError,
+    )
+)]
 async fn faults(
     State(shared): State<Arc<Shared>>,
     Biz(biz): Biz,
@@ -161,11 +293,36 @@ async fn faults(
     Ok(ok(&service::set_faults(&shared, &biz, plan)?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/_sandbox/personas",
+    operation_id = "listPersonas",
+    tag = TAG_CONTROL,
+    summary = "The built-in personas",
+    responses(
+        (status = 200, description = "Every persona with its claims and device public key.", body = Personas,
+         example = doc::personas_example),
+    )
+)]
 async fn personas() -> Response {
     ok(&Personas { personas: wallet::personas().iter().map(wallet::Persona::info).collect() })
 }
 
 /// `POST /_sandbox/inbox`: a webhook receiver that verifies with the business's own secret.
+#[utoipa::path(
+    post,
+    path = "/_sandbox/inbox",
+    operation_id = "inboxReceive",
+    tag = TAG_CONTROL,
+    summary = "The built-in webhook receiver",
+    description = "No auth: finds the business from `data.session_id` and verifies the X-UIP-* signature \
+                   with that business's secret. Error codes are `webhook/<kind>` from the verifier.",
+    request_body(content = uip_types::WebhookEvent, description = "JSON body.", example = doc::inbox_event_example),
+    responses(
+        (status = 204, description = "Verified and recorded."),
+        BodyErrors, Unauthorized, ServerError,
+    )
+)]
 async fn inbox_receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
     let bytes = match read_body(&headers, body, MAX_JSON_BODY).await {
         Ok(b) => b,
@@ -204,6 +361,20 @@ async fn inbox_receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, bo
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/_sandbox/inbox",
+    operation_id = "inboxList",
+    tag = TAG_CONTROL,
+    summary = "What the built-in receiver got for this business",
+    description = "JSON, or an HTML page when the client accepts text/html.",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The received deliveries, oldest first.",
+         content((Inbox = "application/json", example = doc::inbox_example), (String = "text/html"))),
+        Unauthorized, ServerError,
+    )
+)]
 async fn inbox_list(State(shared): State<Arc<Shared>>, Biz(biz): Biz, headers: HeaderMap) -> Response {
     let received: Vec<InboxEntry> =
         shared.store.read(|st| st.inbox.get(&biz).map(|q| q.iter().cloned().collect()).unwrap_or_default());

@@ -21,6 +21,8 @@ use http::request::Parts;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use uip_types::ErrorCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::{service, Shared};
@@ -208,6 +210,14 @@ async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::RouteNotFound, "no such route")
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health",
+    tag = openapi::TAG_META,
+    summary = "Liveness",
+    responses((status = 200, description = "`ok`.", body = String, content_type = "text/plain"))
+)]
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -218,16 +228,25 @@ fn method_not_allowed(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
     })
 }
 
-/// The whole router.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let v1 = api::routes().layer(middleware::from_fn_with_state(shared.clone(), inject_faults));
-    let app = Router::new()
+/// Every route with its operation: the one table both the router and `/openapi.json` come
+/// from. With `shared`, the business API gets the fault injector (the document does not need it).
+fn surface(shared: Option<Arc<Shared>>) -> OpenApiRouter<Arc<Shared>> {
+    let mut v1 = api::routes();
+    if let Some(shared) = shared {
+        v1 = v1.layer(middleware::from_fn_with_state(shared, inject_faults));
+    }
+    OpenApiRouter::with_openapi(openapi::base())
         .nest("/v1", v1)
         .merge(page::routes())
         .merge(control::routes())
         .merge(openapi::routes())
-        .route("/healthz", axum::routing::get(healthz))
-        .fallback(not_found);
+        .routes(routes!(healthz))
+}
+
+/// The whole router.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let (app, _) = surface(Some(shared.clone())).split_for_parts();
+    let app = app.fallback(not_found);
     method_not_allowed(app)
         .layer(middleware::from_fn(log_requests))
         .layer(middleware::from_fn(time_limit))

@@ -7,11 +7,17 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use uip_types::validate::MAX_JSON_BODY;
 use uip_types::{BindingToken, ErrorCode};
 
+use uip_types::sandbox::{OpenResponse, PageState, ResponseResult, WalletRequest, WalletResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{
+    self as doc, Binding, BodyErrors, Conflict, Forbidden, Gone, NotFound, ServerError, SessionPath,
+    Unprocessable, TAG_PAGE,
+};
 use super::{ok, read_body};
 use crate::error::ApiError;
 use crate::service::{self, Responder};
@@ -26,16 +32,40 @@ const COOKIE: &str = "uip_bind";
 /// The binding header's name.
 const BINDING_HEADER: &str = "x-uip-binding";
 
-pub(super) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/s/{id}", get(page))
-        .route("/s/{id}/open", post(open))
-        .route("/s/{id}/state", get(state))
-        .route("/s/{id}/request", get(request))
-        .route("/s/{id}/documents/{index}", get(document))
-        .route("/s/{id}/response", post(response))
-        .route("/_assets/page.js", get(|| async { asset(PAGE_JS, "text/javascript; charset=utf-8") }))
-        .route("/_assets/page.css", get(|| async { asset(PAGE_CSS, "text/css; charset=utf-8") }))
+pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+    OpenApiRouter::new()
+        .routes(routes!(page))
+        .routes(routes!(open))
+        .routes(routes!(state))
+        .routes(routes!(request))
+        .routes(routes!(document))
+        .routes(routes!(response))
+        .routes(routes!(page_js))
+        .routes(routes!(page_css))
+}
+
+#[utoipa::path(
+    get,
+    path = "/_assets/page.js",
+    operation_id = "pageScript",
+    tag = TAG_PAGE,
+    summary = "The hosted page's script",
+    responses((status = 200, description = "JavaScript.", body = String, content_type = "text/javascript"))
+)]
+async fn page_js() -> Response {
+    asset(PAGE_JS, "text/javascript; charset=utf-8")
+}
+
+#[utoipa::path(
+    get,
+    path = "/_assets/page.css",
+    operation_id = "pageStyles",
+    tag = TAG_PAGE,
+    summary = "The hosted page's styles",
+    responses((status = 200, description = "CSS.", body = String, content_type = "text/css"))
+)]
+async fn page_css() -> Response {
+    asset(PAGE_CSS, "text/css; charset=utf-8")
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
@@ -91,6 +121,23 @@ fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Re
 }
 
 /// `GET /s/{id}`: binds an unbound session to this browser (like `POST open`) and serves the page.
+#[utoipa::path(
+    get,
+    path = "/s/{id}",
+    operation_id = "hostedPage",
+    tag = TAG_PAGE,
+    summary = "The hosted page (HTML)",
+    description = "Opening an unbound session here binds it to this browser (sets the `uip_bind` cookie; \
+                   `created` → `in_progress`), exactly like `POST /s/{id}/open`.",
+    params(SessionPath, Binding),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 403, description = "The refusal page: the session is open on another device.", body = String,
+         content_type = "text/html"),
+        (status = 404, description = "The not-found page.", body = String, content_type = "text/html"),
+        ServerError,
+    )
+)]
 async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     match service::open(&shared, &id, token(&headers)) {
         Ok(t) => {
@@ -116,6 +163,31 @@ async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/s/{id}/open",
+    operation_id = "openPage",
+    tag = TAG_PAGE,
+    summary = "Open the session: the first call binds it",
+    description = "No body. Again with the same binding: 200. Without it, once bound: 403.",
+    params(SessionPath, Binding),
+    responses(
+        (status = 200, description = "The binding token (also set as the `uip_bind` cookie).", body = OpenResponse,
+         headers(("Set-Cookie" = String, description = "`uip_bind=<token>; HttpOnly; SameSite=Strict; Path=/s/{id}`")),
+         links(
+             ("pageState" = (operation_id = "pageState", parameters(("path.id" = "$request.path.id"),
+                     ("header.X-UIP-Binding" = "$response.body#/binding")))),
+             ("walletRequest" = (operation_id = "walletRequest", parameters(("path.id" = "$request.path.id"),
+                     ("header.X-UIP-Binding" = "$response.body#/binding")))),
+             ("walletResponse" = (operation_id = "walletResponse", parameters(("path.id" = "$request.path.id"),
+                     ("header.X-UIP-Binding" = "$response.body#/binding")))),
+             ("pageDocument" = (operation_id = "pageDocument", parameters(("path.id" = "$request.path.id"),
+                     ("path.index" = "0"), ("header.X-UIP-Binding" = "$response.body#/binding")))),
+         ),
+         example = doc::open_example),
+        Forbidden, NotFound, ServerError,
+    )
+)]
 async fn open(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     match service::open(&shared, &id, token(&headers)) {
         Ok(t) => {
@@ -127,6 +199,18 @@ async fn open(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/s/{id}/state",
+    operation_id = "pageState",
+    tag = TAG_PAGE,
+    summary = "The page state",
+    params(SessionPath, Binding),
+    responses(
+        (status = 200, description = "The state.", body = PageState, example = doc::page_state_example),
+        Forbidden, NotFound, ServerError,
+    )
+)]
 async fn state(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
@@ -135,6 +219,19 @@ async fn state(
     Ok(ok(&service::state(&shared, &id, token(&headers))?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/s/{id}/request",
+    operation_id = "walletRequest",
+    tag = TAG_PAGE,
+    summary = "The wallet request of the active step",
+    params(SessionPath, Binding),
+    responses(
+        (status = 200, description = "What the wallet is asked for; the nonce is the active step's.",
+         body = WalletRequest, example = doc::wallet_request_example),
+        Forbidden, NotFound, Conflict, ServerError,
+    )
+)]
 async fn request(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
@@ -143,6 +240,23 @@ async fn request(
     Ok(ok(&service::wallet_request(&shared, &id, token(&headers))?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/s/{id}/documents/{index}",
+    operation_id = "pageDocument",
+    tag = TAG_PAGE,
+    summary = "The exact bytes of a document the active sign step signs",
+    params(
+        SessionPath,
+        ("index" = String, Path, description = "Index in the active sign step's signing order, from 0.", example = "0"),
+        Binding,
+    ),
+    responses(
+        (status = 200, description = "The document's bytes, with its uploaded content type.",
+         content((String = "application/octet-stream"), (String = "*/*"))),
+        Forbidden, NotFound, Gone, ServerError,
+    )
+)]
 async fn document(
     State(shared): State<Arc<Shared>>,
     Path((id, index)): Path<(String, String)>,
@@ -163,6 +277,23 @@ async fn document(
     Ok(r)
 }
 
+#[utoipa::path(
+    post,
+    path = "/s/{id}/response",
+    operation_id = "walletResponse",
+    tag = TAG_PAGE,
+    summary = "Submit the wallet's answer for the active step",
+    description = "Checks in order: binding (403), session active (409 `session/not-active`), nonce \
+                   (409 `session/stale-nonce`), wallet supports the primitive (422), then the credential. \
+                   A failed verification is a processed request: 200 with `outcome: failed`.",
+    params(SessionPath, Binding),
+    request_body(content = WalletResponse, description = "JSON body.", example = doc::wallet_response_example),
+    responses(
+        (status = 200, description = "The page state after the answer, and its outcome.", body = ResponseResult,
+         example = doc::response_result_example),
+        BodyErrors, Forbidden, NotFound, Conflict, Unprocessable, ServerError,
+    )
+)]
 async fn response(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
