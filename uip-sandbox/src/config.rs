@@ -31,6 +31,8 @@ pub(crate) struct Settings {
     pub retry_horizon: Duration,
     /// Most deliveries attempted at once.
     pub delivery_concurrency: usize,
+    /// How long one request may take, body included (then 408 `request/timeout`).
+    pub request_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -50,6 +52,7 @@ impl Default for Settings {
             retry_max: Duration::from_millis(3_600_000),
             retry_horizon: Duration::from_secs(259_200),
             delivery_concurrency: 64,
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -70,6 +73,8 @@ impl std::fmt::Debug for Settings {
             .field("retry_base", &self.retry_base)
             .field("retry_max", &self.retry_max)
             .field("retry_horizon", &self.retry_horizon)
+            .field("delivery_concurrency", &self.delivery_concurrency)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }

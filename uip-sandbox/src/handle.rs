@@ -121,6 +121,11 @@ impl SandboxBuilder {
         /// Most delivery attempts in flight at once (default 64).
         delivery_concurrency: usize => delivery_concurrency
     }
+    setter! {
+        /// How long one request may take, body included, before it is answered 408
+        /// `request/timeout` and its connection closed (default 60 s).
+        request_timeout: Duration => request_timeout
+    }
 
     /// The public URL session URLs are built on (default `http://` + the bound address).
     pub fn public_url(mut self, url: impl Into<String>) -> Self {

@@ -315,9 +315,10 @@ impl Op {
         self
     }
 
-    /// The business API's extras: injected faults (`/_sandbox/faults`) and server errors.
+    /// The business API's extras: the request time limit, injected faults (`/_sandbox/faults`)
+    /// and server errors.
     fn v1(self) -> Op {
-        self.errors(&[429, 500, 503])
+        self.errors(&[408, 429, 500, 503])
     }
 
     fn build(self) -> Operation {
@@ -330,9 +331,9 @@ fn error_doc(status: u16) -> (&'static str, Value) {
         400 => ("The request is invalid (`request/*`): see `code` and `param`.", "request/invalid-payload", "invalid JSON body: expected value at line 1 column 1"),
         401 => ("No API key (`auth/missing-api-key`) or an unknown one (`auth/invalid-api-key`).", "auth/invalid-api-key", "the API key is not valid"),
         402 => ("The balance is below the session's total price (`payment/insufficient-funds`).", "payment/insufficient-funds", "the balance (0 cents) is below the session's price (2 cents)"),
-        403 => ("The session is bound to another browser, or no binding was presented (`session/bound-elsewhere`).", "session/bound-elsewhere", "this session is open on another device"),
+        408 => ("The request (body or handling) was not complete within the time limit of 60 s (`request/timeout`); the connection is closed.", "request/timeout", "the request was not complete within 60 s"),
         404 => ("Unknown — or another business's, which is indistinguishable (`resource/not-found`).", "resource/not-found", "no such session"),
-        409 => ("A conflict with the session's state (`session/not-awaiting-decision`, `session/not-active`, `session/stale-nonce`) or an Idempotency-Key reused with another body (`request/idempotency-conflict`).", "session/not-awaiting-decision", "the session is in_progress, not awaiting_decision"),
+        409 => ("A conflict with the session's state (`session/not-awaiting-decision`, `session/not-active`, `session/stale-nonce`), an Idempotency-Key reused with another body (`request/idempotency-conflict`), or on hosted-page routes a session bound to another browser or no binding presented (`session/bound-elsewhere`).", "session/not-awaiting-decision", "the session is in_progress, not awaiting_decision"),
         410 => ("The documents were purged (`session/documents-purged`).", "session/documents-purged", "the documents of this session were purged"),
         413 => ("The body is over the limit (`request/too-large`): JSON 1 MiB; multipart 50 MiB of documents + 1 MiB, at most 50 documents.", "request/too-large", "the body is over the limit of 1048576 bytes"),
         415 => ("Neither application/json nor multipart/form-data (`request/unsupported-media-type`).", "request/unsupported-media-type", "send application/json, or multipart/form-data when a step is `sign`"),
@@ -501,7 +502,7 @@ pub(crate) fn operations() -> Vec<(HttpMethod, &'static str, Operation)> {
                 )
                 .binding()
                 .raw("200", "The page.", "text/html")
-                .raw("403", "The refusal page: the session is open on another device.", "text/html")
+                .raw("409", "The refusal page: the session is open on another device.", "text/html")
                 .raw("404", "The not-found page.", "text/html")
                 .errors(&[500])
                 .build(),
@@ -510,7 +511,7 @@ pub(crate) fn operations() -> Vec<(HttpMethod, &'static str, Operation)> {
             Post,
             "/s/{id}/open",
             id(Op::new("openPage", TAG_PAGE, "Open the session: the first call binds it"))
-                .description("No body. Again with the same binding: 200. Without it, once bound: 403.")
+                .description("No body. Again with the same binding: 200. Without it, once bound: 409 `session/bound-elsewhere`.")
                 .binding()
                 .ok_with::<OpenResponse>(
                     "The binding token (also set as the `uip_bind` cookie).",
@@ -558,7 +559,7 @@ pub(crate) fn operations() -> Vec<(HttpMethod, &'static str, Operation)> {
                         )
                     },
                 )
-                .errors(&[403, 404, 500])
+                .errors(&[404, 409, 500])
                 .build(),
         ),
         (
@@ -567,7 +568,7 @@ pub(crate) fn operations() -> Vec<(HttpMethod, &'static str, Operation)> {
             id(Op::new("pageState", TAG_PAGE, "The page state"))
                 .binding()
                 .ok::<PageState>("The state.", page_state_example())
-                .errors(&[403, 404, 500])
+                .errors(&[404, 409, 500])
                 .build(),
         ),
         (
@@ -584,7 +585,7 @@ pub(crate) fn operations() -> Vec<(HttpMethod, &'static str, Operation)> {
                         "expires_at": "2026-06-07T12:11:30Z"
                     }),
                 )
-                .errors(&[403, 404, 409, 500])
+                .errors(&[404, 409, 500])
                 .build(),
         ),
         (
@@ -594,7 +595,7 @@ pub(crate) fn operations() -> Vec<(HttpMethod, &'static str, Operation)> {
                 .path("index", "Index in the active sign step's signing order, from 0.", "0")
                 .binding()
                 .raw("200", "The document, with its uploaded content type.", "*/*")
-                .errors(&[403, 404, 410, 500])
+                .errors(&[404, 409, 410, 500])
                 .build(),
         ),
         (
@@ -602,7 +603,7 @@ pub(crate) fn operations() -> Vec<(HttpMethod, &'static str, Operation)> {
             "/s/{id}/response",
             id(Op::new("walletResponse", TAG_PAGE, "Submit the wallet's answer for the active step"))
                 .description(
-                    "Checks in order: binding (403), session active (409 `session/not-active`), nonce \
+                    "Checks in order: binding (409 `session/bound-elsewhere`), session active (409 `session/not-active`), nonce \
                      (409 `session/stale-nonce`), wallet supports the primitive (422), then the credential. \
                      A failed verification is a processed request: 200 with `outcome: failed`.",
                 )
@@ -618,7 +619,7 @@ pub(crate) fn operations() -> Vec<(HttpMethod, &'static str, Operation)> {
                         "business_name": "Sandbox business", "outcome": "verified"
                     }),
                 )
-                .errors(&[403, 404, 409, 422, 500])
+                .errors(&[404, 409, 422, 500])
                 .build(),
         ),
         (

@@ -100,7 +100,7 @@ async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
             r
         }
         Err(e) if e.code == ErrorCode::BoundElsewhere => html_message(
-            StatusCode::FORBIDDEN,
+            StatusCode::CONFLICT,
             "refusal",
             "This verification is open on another device",
             "For your security, a verification link works only in the browser that opened it first. \
