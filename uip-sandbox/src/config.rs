@@ -6,12 +6,18 @@ use std::time::Duration;
 
 use uip_types::sandbox::Trust;
 
+/// The address the `uip-sandbox` binary listens on by default (a [`crate::Sandbox`] started from a
+/// test listens on a random loopback port instead).
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8787);
 /// The default API key of the seeded business.
 pub const DEFAULT_API_KEY: &str = "uip_test_sandbox";
 /// The default webhook secret of the seeded business.
 pub const DEFAULT_WEBHOOK_SECRET: &str = "uip_whsec_sandbox";
 
 /// Settings of one sandbox (CLI flags and builder methods map onto these fields).
+/// [`Settings::default`] is the one place defaults are written: the builder starts from it, and
+/// the binary's flags, when left out, keep the builder's value.
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub listen: SocketAddr,
@@ -38,7 +44,7 @@ pub(crate) struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            listen: DEFAULT_LISTEN,
             public_url: None,
             db: None,
             api_key: DEFAULT_API_KEY.to_owned(),

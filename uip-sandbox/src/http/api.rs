@@ -14,8 +14,8 @@ use uip_types::validate::{self, MAX_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_JSON_BODY
 use uip_types::{CatalogResponse, ErrorCode, Primitive, PrimitiveInfo, WalletInfo, WalletsResponse};
 
 use super::{ok, read_body, Biz};
+use crate::core::{self as uc, CreateInput, Decision, Upload};
 use crate::error::ApiError;
-use crate::service::{self, CreateInput, Decision, Upload};
 use crate::Shared;
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
@@ -58,7 +58,7 @@ async fn create_session(
             ))
         }
     };
-    let outcome = service::create_session(&shared, &biz, input)?;
+    let outcome = uc::create_session(&shared, &biz, input)?;
     let mut resp = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -174,7 +174,7 @@ async fn get_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::get_session(&shared, &biz, &id)?))
+    Ok(ok(&uc::get_session(&shared, &biz, &id)?))
 }
 
 async fn continue_session(
@@ -182,7 +182,7 @@ async fn continue_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::decide(&shared, &biz, &id, Decision::Continue)?))
+    Ok(ok(&uc::decide(&shared, &biz, &id, Decision::Continue)?))
 }
 
 async fn stop_session(
@@ -190,7 +190,7 @@ async fn stop_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::decide(&shared, &biz, &id, Decision::Stop)?))
+    Ok(ok(&uc::decide(&shared, &biz, &id, Decision::Stop)?))
 }
 
 async fn get_audit(
@@ -198,7 +198,7 @@ async fn get_audit(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::get_audit(&shared, &biz, &id)?))
+    Ok(ok(&uc::get_audit(&shared, &biz, &id)?))
 }
 
 /// The catalog: every primitive with its price and params.

@@ -1,6 +1,6 @@
 //! The HTTP surface, thin: routers for the business API, the hosted page and the control API;
 //! auth, body limits, error mapping, fault injection, logging. Handlers parse, call a use case
-//! in `service`, and render.
+//! in `core`, and render.
 
 mod api;
 mod control;
@@ -22,20 +22,10 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use uip_types::ErrorCode;
 
+use crate::core as uc;
 use crate::error::ApiError;
-use crate::{service, Shared};
-
-/// Marks a response whose connection must be dropped instead (the `reset` fault).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ResetConnection;
-
-impl std::fmt::Display for ResetConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by fault injection")
-    }
-}
-
-impl std::error::Error for ResetConnection {}
+use crate::server::ResetConnection;
+use crate::Shared;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -138,14 +128,14 @@ impl FromRequestParts<Arc<Shared>> for Biz {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
-        service::authenticate(shared, bearer(&parts.headers)).map(Biz)
+        uc::authenticate(shared, bearer(&parts.headers)).map(Biz)
     }
 }
 
 /// Applies `/_sandbox/faults` to business-API requests made with a key that has faults armed.
 async fn inject_faults(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    let biz = service::authenticate(&shared, bearer(req.headers())).ok();
-    let fault = biz.and_then(|b| service::take_fault(&shared, &b));
+    let biz = uc::authenticate(&shared, bearer(req.headers())).ok();
+    let fault = biz.and_then(|b| uc::take_fault(&shared, &b));
     let Some(fault) = fault else { return next.run(req).await };
     let retry_after = [(header::RETRY_AFTER, HeaderValue::from_static("1"))];
     match &fault {

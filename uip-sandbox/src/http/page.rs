@@ -9,12 +9,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use uip_types::sandbox::WalletResponse;
 use uip_types::validate::MAX_JSON_BODY;
 use uip_types::{BindingToken, ErrorCode};
 
-use super::{ok, read_body};
+use super::{ok, parse_json, read_body};
+use crate::core::{self as uc, Responder};
 use crate::error::ApiError;
-use crate::service::{self, Responder};
 use crate::Shared;
 
 const PAGE_HTML: &str = include_str!("assets/page.html");
@@ -92,7 +93,7 @@ fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Re
 
 /// `GET /s/{id}`: binds an unbound session to this browser (like `POST open`) and serves the page.
 async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    match service::open(&shared, &id, token(&headers)) {
+    match uc::open(&shared, &id, token(&headers)) {
         Ok(t) => {
             let mut r = Html(PAGE_HTML).into_response();
             page_headers(&mut r);
@@ -117,9 +118,9 @@ async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
 }
 
 async fn open(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    match service::open(&shared, &id, token(&headers)) {
+    match uc::open(&shared, &id, token(&headers)) {
         Ok(t) => {
-            let mut r = ok(&service::open_response(t.clone()));
+            let mut r = ok(&uc::open_response(t.clone()));
             set_cookie(&mut r, &id, &t);
             r
         }
@@ -132,7 +133,7 @@ async fn state(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::state(&shared, &id, token(&headers))?))
+    Ok(ok(&uc::state(&shared, &id, token(&headers))?))
 }
 
 async fn request(
@@ -140,7 +141,7 @@ async fn request(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::wallet_request(&shared, &id, token(&headers))?))
+    Ok(ok(&uc::wallet_request(&shared, &id, token(&headers))?))
 }
 
 async fn document(
@@ -149,7 +150,7 @@ async fn document(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let index: usize = index.parse().map_err(|_| ApiError::not_found("document"))?;
-    let doc = service::document(&shared, &id, token(&headers), index)?;
+    let doc = uc::document(&shared, &id, token(&headers), index)?;
     let content_type = HeaderValue::from_str(&doc.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = format!("inline; filename=\"{}\"", doc.name.replace(['"', '\\', '\r', '\n'], "_"));
@@ -170,5 +171,7 @@ async fn response(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, MAX_JSON_BODY).await?;
-    Ok(ok(&service::respond(&shared, &id, Responder::Browser(token(&headers)), &bytes)?))
+    // A body that does not parse is reported after the binding check (docs/DECISIONS.md §7).
+    let answer = parse_json::<WalletResponse>(&bytes);
+    Ok(ok(&uc::respond(&shared, &id, Responder::Browser(token(&headers)), answer)?))
 }
