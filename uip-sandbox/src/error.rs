@@ -46,10 +46,3 @@ impl From<ValidationError> for ApiError {
         ApiError { code: e.code, message: e.message, param: e.param }
     }
 }
-
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!(error = %e, "store write failed");
-        ApiError::internal("the sandbox could not store the change")
-    }
-}

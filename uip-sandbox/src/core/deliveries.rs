@@ -144,11 +144,7 @@ pub(crate) fn record_attempts(shared: &Shared, job: &DueAttempt, attempts: Vec<A
             // A redelivery asked for while this attempt was in flight starts a new round.
             let redelivered = attempts.first().is_some_and(|(a, _)| d.round_started_at > a.at);
             d.attempts.reserve_exact(attempts.len());
-            // Kept as stored and shown: whole seconds (a restart must give back the same value).
-            d.attempts.extend(attempts.into_iter().map(|(mut a, _)| {
-                a.at = clock::secs(a.at);
-                a
-            }));
+            d.attempts.extend(attempts.into_iter().map(|(a, _)| a));
             let sid = d.session_id.clone();
             if ok && redelivered {
                 // Send it once more, as asked: the store schedules the open head for now.

@@ -2,7 +2,7 @@
 
 use uip_types::sandbox::InboxEntry;
 use uip_types::{HEADER_DELIVERY_ID, HEADER_EVENT};
-use uip_webhook_verify::VerifyError;
+use uip_webhook_verify::{HeaderSource, VerifyError};
 
 use super::Shared;
 use crate::clock;
@@ -10,9 +10,9 @@ use crate::error::ApiError;
 
 /// `POST /_sandbox/inbox`: finds the business from `data.session_id`, verifies the delivery with
 /// that business's secret and records it. `Ok(Err(_))`: recorded, but it did not verify.
-pub(crate) fn receive_delivery(
+pub(crate) fn receive_delivery<H: HeaderSource + ?Sized>(
     shared: &Shared,
-    headers: &http::HeaderMap,
+    headers: &H,
     body: &[u8],
 ) -> Result<Result<(), VerifyError>, ApiError> {
     let session_id = serde_json::from_slice::<serde_json::Value>(body)
@@ -28,7 +28,14 @@ pub(crate) fn receive_delivery(
     let Some((biz, secret)) = owner else {
         return Err(ApiError::payload("the delivery names no session of this sandbox"));
     };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    // A header's text when it is visible ASCII (what an HTTP header value may portably hold).
+    let header = |name: &str| {
+        headers
+            .header(name)
+            .filter(|v| v.iter().all(|&c| c == b'\t' || (0x20..0x7f).contains(&c)))
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    };
     let verified = uip_webhook_verify::Verifier::new(secret).and_then(|v| v.verify(headers, body)).map(drop);
     let entry = InboxEntry {
         delivery_id: header(HEADER_DELIVERY_ID),

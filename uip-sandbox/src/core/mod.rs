@@ -30,7 +30,8 @@ pub(crate) use sessions::{
 };
 
 use crate::config::Settings;
-use crate::store::Store;
+use crate::error::ApiError;
+use crate::store::{Store, StoreError};
 
 /// What every part of a running sandbox shares. The store is private to `core`.
 pub(crate) struct Shared {
@@ -87,6 +88,14 @@ impl Shared {
     #[cfg(any(fuzzing, feature = "fuzzing"))]
     pub fn clear(&self) {
         let _ = self.store.write(|st| *st = crate::store::State::default());
+    }
+}
+
+/// A failed write fails its request with 500 (logged; the message names no detail).
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store write failed");
+        ApiError::internal("the sandbox could not store the change")
     }
 }
 

@@ -220,7 +220,17 @@ fn snapshot(shared: &Shared) -> BTreeMap<String, String> {
             );
         }
         for d in st.deliveries() {
-            out.insert(format!("delivery {}", d.seq), format!("{} {d:?}", serde_json::to_string(d).unwrap()));
+            // An attempt's `at` is the only time stored coarser than it is kept: in memory to the
+            // nanosecond (the in-process `Sandbox::deliveries()` shows it), stored — as every API
+            // shows it — in whole seconds.
+            let mut d = d.clone();
+            for a in &mut d.attempts {
+                a.at = clock::secs(a.at);
+            }
+            out.insert(
+                format!("delivery {}", d.seq),
+                format!("{} {d:?}", serde_json::to_string(&d).unwrap()),
+            );
         }
         out
     })
