@@ -272,7 +272,19 @@ test("3-step session with a gate: share, wait, continue, decline, share, complet
   const link = page.getByTestId("return-link");
   assert.equal(await link.isVisible(), true);
   assert.equal(await link.getAttribute("href"), RETURN_URL);
-  assert.match((await link.textContent()) || "", /^Return to shop\.example\.com$/);
+  // The docs' wording: "Return to {business name}".
+  assert.equal((await link.textContent()) || "", `Return to ${await text(page, "business-name")}`);
+  // Every step done: the progress bar is full.
+  assert.equal(await text(page, "progress"), "All 3 steps done");
+  await page.waitForFunction(
+    () => {
+      const fill = document.getElementById("progress-fill").getBoundingClientRect().width;
+      const bar = document.querySelector(".progress-bar").getBoundingClientRect().width;
+      return bar > 0 && Math.abs(fill - bar) < 0.5;
+    },
+    null,
+    { timeout: 5_000 },
+  );
   await page.waitForTimeout(2_000); // anything automatic would have happened by now
   assert.equal(page.url(), session.url, "no automatic redirect");
   assert.deepEqual(offsite, [], "the page made no request off the sandbox");
@@ -305,11 +317,11 @@ test("3-step session with a gate: share, wait, continue, decline, share, complet
     [0, 1, 2],
   );
 
-  // -- a second browser (new cookie jar) is refused with the 403 page.
+  // -- a second browser (new cookie jar) is refused with the 409 page.
   const other = await phoneContext();
   const page2 = await other.ctx.newPage();
   const resp2 = await page2.goto(session.url);
-  assert.equal(resp2.status(), 403);
+  assert.equal(resp2.status(), 409);
   assert.equal(await page2.getByTestId("refusal").isVisible(), true);
   assert.match((await page2.getByTestId("refusal").textContent()) || "", /another device/);
   assert.equal((await other.ctx.cookies()).length, 0, "no binding cookie for the refused browser");

@@ -6,12 +6,18 @@ use std::time::Duration;
 
 use uip_types::sandbox::Trust;
 
+/// The address the `uip-sandbox` binary listens on by default (a [`crate::Sandbox`] started from a
+/// test listens on a random loopback port instead).
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8787);
 /// The default API key of the seeded business.
 pub const DEFAULT_API_KEY: &str = "uip_test_sandbox";
 /// The default webhook secret of the seeded business.
 pub const DEFAULT_WEBHOOK_SECRET: &str = "uip_whsec_sandbox";
 
 /// Settings of one sandbox (CLI flags and builder methods map onto these fields).
+/// [`Settings::default`] is the one place defaults are written: the builder starts from it, and
+/// the binary's flags, when left out, keep the builder's value.
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub listen: SocketAddr,
@@ -31,12 +37,14 @@ pub(crate) struct Settings {
     pub retry_horizon: Duration,
     /// Most deliveries attempted at once.
     pub delivery_concurrency: usize,
+    /// How long one request may take, body included (then 408 `request/timeout`).
+    pub request_timeout: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            listen: DEFAULT_LISTEN,
             public_url: None,
             db: None,
             api_key: DEFAULT_API_KEY.to_owned(),
@@ -50,6 +58,7 @@ impl Default for Settings {
             retry_max: Duration::from_millis(3_600_000),
             retry_horizon: Duration::from_secs(259_200),
             delivery_concurrency: 64,
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -70,6 +79,8 @@ impl std::fmt::Debug for Settings {
             .field("retry_base", &self.retry_base)
             .field("retry_max", &self.retry_max)
             .field("retry_horizon", &self.retry_horizon)
+            .field("delivery_concurrency", &self.delivery_concurrency)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }

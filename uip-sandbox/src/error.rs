@@ -47,13 +47,6 @@ impl From<ValidationError> for ApiError {
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!(error = %e, "store write failed");
-        ApiError::internal("the sandbox could not store the change")
-    }
-}
-
 impl From<crate::engine::session::TransitionError> for ApiError {
     fn from(e: crate::engine::session::TransitionError) -> Self {
         use crate::engine::session::TransitionError as T;

@@ -1,5 +1,6 @@
 //! Entry points for the cargo-fuzz targets in `uip-sandbox/fuzz`. Not a public API: hidden from
-//! the docs and free to change.
+//! the docs, free to change, and built only under `cfg(fuzzing)` (what `cargo fuzz` sets) or
+//! with the `fuzzing` feature.
 //!
 //! A [`Harness`] is a sandbox without a socket: the real router (middleware, extractors,
 //! handlers, service, engine, in-memory store) driven in-process, one request at a time. Each
@@ -12,14 +13,14 @@ use axum::body::Body;
 use axum::Router;
 use http::{Method, Request};
 use serde_json::Value;
-use tokio::sync::{watch, Notify};
 use tower::ServiceExt;
 use uip_types::sandbox::{OpenResponse, ResponseOutcome, ResponseResult, Trust, WalletResponse};
 use uip_types::{ApiErrorBody, AuditRecord, CreatedSession, ErrorCode, SessionStatus, SessionView};
 
+use crate::app::App;
 use crate::config::Settings;
-use crate::store::{State, Store};
-use crate::{http as routes, service, Shared};
+use crate::core::{self as uc, SeedBusiness};
+use crate::Shared;
 
 /// The API key of the harness's business.
 pub const API_KEY: &str = "uip_test_fuzzfuzzfuzzfuzzfuzzfuzzfuzzfu";
@@ -82,39 +83,38 @@ impl Harness {
             Ok(rt) => rt,
             Err(e) => panic!("runtime: {e}"),
         };
-        let shared = Arc::new(Shared {
-            store: Store::memory(),
-            settings: Settings::default(),
-            public_url: "http://127.0.0.1:9".to_owned(),
-            origin: "http://127.0.0.1:9".to_owned(),
-            delivery_wake: Notify::new(),
-            delivered: watch::channel(0).0,
-            delivery_http: reqwest::Client::new(),
-        });
-        let router = routes::router(shared.clone());
-        let h = Harness { rt, router, shared };
+        // The composition root, without a socket: nothing listens on this URL, and no task runs.
+        let app = match App::build(Settings::default(), "http://127.0.0.1:9") {
+            Ok(app) => app,
+            Err(e) => panic!("harness: {e}"),
+        };
+        let h = Harness { rt, router: app.router, shared: app.shared };
         h.reset(Trust::Demo);
         h
     }
 
     /// Forgets everything but a fresh business of this trust.
     fn reset(&self, trust: Trust) {
-        let (b, _) = service::new_business(
-            "Fuzz".to_owned(),
-            API_KEY.to_owned(),
-            "uip_whsec_fuzz".to_owned(),
-            Some("http://127.0.0.1:9/hook".to_owned()),
-            BALANCE,
+        self.shared.clear();
+        let seed = SeedBusiness {
+            id: "biz_fuzz",
+            name: "Fuzz",
+            api_key: API_KEY,
+            webhook_secret: "uip_whsec_fuzz",
+            webhook_url: Some("http://127.0.0.1:9/hook".to_owned()),
+            balance_cents: BALANCE,
             trust,
-        );
-        let _ = self.shared.store.write(|st| {
-            *st = State::default();
-            st.insert_business(b);
-        });
+        };
+        if let Err(e) = uc::seed_business(&self.shared, seed) {
+            panic!("seed: {e}");
+        }
     }
 
     fn balance(&self) -> u64 {
-        self.shared.store.read(|st| st.businesses.values().map(|b| b.balance_cents).sum())
+        match uc::business_view(&self.shared, "biz_fuzz") {
+            Ok(b) => b.balance_cents,
+            Err(e) => panic!("the harness's business: {e:?}"),
+        }
     }
 
     /// One request through the router.
@@ -246,7 +246,7 @@ impl Harness {
         let open: OpenResponse =
             self.call(Method::POST, &format!("/s/{id}/open"), &[], Vec::new()).json("open");
         let binding = open.binding.expose().to_owned();
-        let nonce = self.nonce(&id);
+        let nonce = self.nonce(&id, &binding);
         let text = String::from_utf8_lossy(body).replace(NONCE_PLACEHOLDER, &nonce);
         let before = self.balance();
         let a = self.call(
@@ -286,7 +286,7 @@ impl Harness {
                     );
                 }
             }
-            assert_eq!(self.nonce(&id), nonce, "an error changed the nonce");
+            assert_eq!(self.nonce(&id, &binding), nonce, "an error changed the nonce");
             return a;
         }
         let r = parsed.unwrap_or_else(|| panic!("200 for a body that is not a WalletResponse: {text}"));
@@ -303,7 +303,7 @@ impl Harness {
                 assert_eq!(before, after);
                 assert!(audits.is_empty());
                 assert_eq!(view.status, SessionStatus::InProgress);
-                assert_ne!(self.nonce(&id), nonce, "a decline must issue a fresh nonce");
+                assert_ne!(self.nonce(&id, &binding), nonce, "a decline must issue a fresh nonce");
             }
             ResponseOutcome::Failed => {
                 assert_eq!(view.status, SessionStatus::Failed);
@@ -316,7 +316,8 @@ impl Harness {
         a
     }
 
-    fn nonce(&self, id: &str) -> String {
-        self.shared.store.read(|st| st.sessions.get(id).and_then(|s| s.nonce.clone())).unwrap_or_default()
+    /// The active step's nonce, as the bound page reads it (empty when no step is active).
+    fn nonce(&self, id: &str, binding: &str) -> String {
+        uc::wallet_request(&self.shared, id, Some(binding)).map(|r| r.nonce).unwrap_or_default()
     }
 }

@@ -9,17 +9,17 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uip_types::sandbox::{
-    BusinessCredentials, DeliveryLogEntry, DeliveryStatus, NewBusiness, PageState, ResponseResult, Trust,
-    WalletAction, WalletRequest, WalletResponse,
+    BusinessCredentials, DeliveryLogEntry, NewBusiness, PageState, ResponseResult, Trust, WalletAction,
+    WalletRequest, WalletResponse,
 };
 use uip_types::{ApiErrorBody, ApiKey, WalletId, WebhookEvent, WebhookSecret};
 
+use crate::app::App;
 use crate::config::Settings;
-use crate::store::{Business, Store};
-use crate::{delivery, http, server, service, Shared};
+use crate::core::{self as uc, Shared};
 
 /// Why a sandbox operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +121,11 @@ impl SandboxBuilder {
         /// Most delivery attempts in flight at once (default 64).
         delivery_concurrency: usize => delivery_concurrency
     }
+    setter! {
+        /// How long one request may take, body included, before it is answered 408
+        /// `request/timeout` and its connection closed (default 60 s).
+        request_timeout: Duration => request_timeout
+    }
 
     /// The public URL session URLs are built on (default `http://` + the bound address).
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
@@ -214,63 +219,15 @@ impl Sandbox {
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "LISTENING ON A NON-LOOPBACK ADDRESS: anyone who can reach it can use this sandbox");
         }
-        let bound = format!("http://{addr}");
-        let public_url =
-            settings.public_url.clone().unwrap_or_else(|| bound.clone()).trim_end_matches('/').to_owned();
-        let origin = url::Url::parse(&public_url)
-            .map_err(|e| SandboxError::Start(format!("--public-url {public_url}: {e}")))?
-            .origin()
-            .ascii_serialization();
-        let store = match &settings.db {
-            Some(path) => {
-                Store::open(path).map_err(|e| SandboxError::Start(format!("{}: {e}", path.display())))?
-            }
-            None => Store::memory(),
-        };
-        let webhook_url = settings.webhook_url.clone().unwrap_or_else(|| format!("{bound}/_sandbox/inbox"));
-        let credentials = seed_default_business(&store, &settings, webhook_url)?;
-        let delivery_http = reqwest::Client::builder()
-            .timeout(settings.delivery_timeout)
-            .connect_timeout(settings.delivery_timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(64)
-            .user_agent(concat!("uip-sandbox/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SandboxError::Start(e.to_string()))?;
-        let shared = Arc::new(Shared {
-            store,
-            settings,
-            public_url: public_url.clone(),
-            origin,
-            delivery_wake: Notify::new(),
-            delivered: watch::channel(0).0,
-            delivery_http,
-        });
+        let app = App::build(settings, &format!("http://{addr}")).map_err(SandboxError::Start)?;
         let (shutdown, rx) = watch::channel(false);
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(server::serve(listener, http::router(shared.clone()), rx.clone())));
-        tasks.push(tokio::spawn(delivery::run(shared.clone(), rx.clone())));
-        let sweep_every = shared.settings.expiry_sweep;
-        if !sweep_every.is_zero() {
-            let shared = shared.clone();
-            let mut rx = rx.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut tick = tokio::time::interval(sweep_every);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        _ = tick.tick() => service::sweep(&shared),
-                        _ = rx.changed() => return,
-                    }
-                }
-            }));
-        }
-        shared.wake_delivery();
+        let tasks = app.start(listener, &rx);
+        let base_url = app.shared.public_url.clone();
         Ok(Sandbox {
-            shared,
+            shared: app.shared,
             addr,
-            base_url: public_url,
-            credentials,
+            base_url,
+            credentials: app.credentials,
             shutdown,
             tasks,
             cursors: Mutex::new(HashMap::new()),
@@ -300,10 +257,7 @@ impl Sandbox {
 
     /// The default business's current webhook secret.
     pub fn webhook_secret(&self) -> WebhookSecret {
-        let id = &self.credentials.business_id;
-        self.shared
-            .store
-            .read(|st| st.businesses.get(id).map(|b| b.webhook_secret.clone()))
+        uc::webhook_secret(&self.shared, &self.credentials.business_id)
             .unwrap_or_else(|| self.credentials.webhook_secret.clone())
     }
 
@@ -314,7 +268,7 @@ impl Sandbox {
 
     /// Creates another isolated business (like `POST /_sandbox/businesses`).
     pub fn create_business(&self, req: NewBusiness) -> Result<BusinessCredentials, SandboxError> {
-        service::create_business(&self.shared, req).map_err(api_error)
+        uc::create_business(&self.shared, req).map_err(api_error)
     }
 
     /// Moves the default business's clock forward.
@@ -324,15 +278,15 @@ impl Sandbox {
 
     /// Moves the clock of the business with this API key forward.
     pub fn advance_clock_of(&self, api_key: &ApiKey, by: Duration) -> Result<(), SandboxError> {
-        let biz = service::authenticate(&self.shared, Some(api_key.expose())).map_err(api_error)?;
+        let biz = uc::authenticate(&self.shared, Some(api_key.expose())).map_err(api_error)?;
         let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        service::advance_clock(&self.shared, &biz, secs).map_err(api_error)?;
+        uc::advance_clock(&self.shared, &biz, secs).map_err(api_error)?;
         Ok(())
     }
 
     /// Resolves every session whose time is up now, instead of waiting for the sweep.
     pub fn sweep_expired(&self) {
-        service::sweep(&self.shared);
+        uc::sweep(&self.shared);
     }
 
     /// A simulated user for a session (its id, or its URL).
@@ -347,8 +301,7 @@ impl Sandbox {
 
     /// Every delivery of a session, oldest first (any business).
     pub fn deliveries(&self, session_id: &str) -> Vec<DeliveryLogEntry> {
-        let biz = self.shared.store.read(|st| st.sessions.get(session_id).map(|s| s.business_id.clone()));
-        biz.map(|b| service::deliveries(&self.shared, &b, Some(session_id)).deliveries).unwrap_or_default()
+        uc::session_deliveries(&self.shared, session_id)
     }
 
     /// Waits for the next event of this session that was delivered (answered 2xx), in order,
@@ -363,45 +316,22 @@ impl Sandbox {
         loop {
             rx.borrow_and_update();
             let returned = self.cursors.lock().get(session_id).cloned().unwrap_or_default();
-            let next = self.shared.store.read(|st| {
-                let biz = &st.sessions.get(session_id)?.business_id;
-                let current = st.businesses.get(biz)?.webhook_secret.clone();
-                // The session's first event not returned yet: delivered → it; still on its
-                // way (or sent again by a redelivery) → wait for it; failed → skip it.
-                let events = st.delivery_log.get(biz)?.iter().filter_map(|seq| st.deliveries.get(seq));
-                for d in events.filter(|d| d.session_id == session_id && !returned.contains(&d.seq)) {
-                    match d.status {
-                        DeliveryStatus::Delivered => {
-                            return Some((
-                                d.seq,
-                                d.body.clone(),
-                                d.event.clone(),
-                                d.delivery_id.clone(),
-                                d.delivered_signature.clone(),
-                                d.delivered_secret.clone().unwrap_or(current),
-                            ))
-                        }
-                        DeliveryStatus::Failed => continue,
-                        DeliveryStatus::Pending | DeliveryStatus::Retrying => return None,
-                    }
-                }
-                None
-            });
-            if let Some((seq, body, event, delivery_id, signed, secret)) = next {
-                self.cursors.lock().entry(session_id.to_owned()).or_default().insert(seq);
-                let (ts, sig) = signed.ok_or_else(|| SandboxError::Verify("no signature recorded".into()))?;
-                let verifier = uip_webhook_verify::Verifier::new(secret)
+            if let Some(next) = uc::next_delivered(&self.shared, session_id, &returned) {
+                self.cursors.lock().entry(session_id.to_owned()).or_default().insert(next.seq);
+                let (ts, sig) =
+                    next.signed.ok_or_else(|| SandboxError::Verify("no signature recorded".into()))?;
+                let verifier = uip_webhook_verify::Verifier::new(next.secret)
                     .map_err(|e| SandboxError::Verify(e.to_string()))?
                     .with_now(ts);
                 let ts = ts.to_string();
                 let headers = [
-                    (uip_types::HEADER_EVENT, event.as_str()),
+                    (uip_types::HEADER_EVENT, next.event.as_str()),
                     (uip_types::HEADER_TIMESTAMP, ts.as_str()),
                     (uip_types::HEADER_SIGNATURE, sig.as_str()),
-                    (uip_types::HEADER_DELIVERY_ID, delivery_id.as_str()),
+                    (uip_types::HEADER_DELIVERY_ID, next.delivery_id.as_str()),
                 ];
                 return verifier
-                    .verify(&headers[..], body.as_bytes())
+                    .verify(&headers[..], next.body.as_bytes())
                     .map(|d| d.event)
                     .map_err(|e| SandboxError::Verify(e.to_string()));
             }
@@ -431,39 +361,6 @@ impl Drop for Sandbox {
 
 fn api_error(e: crate::error::ApiError) -> SandboxError {
     SandboxError::Api { status: e.status(), body: e.body() }
-}
-
-/// Seeds (or, with a database, refreshes) the default business.
-fn seed_default_business(
-    store: &Store,
-    settings: &Settings,
-    webhook_url: String,
-) -> Result<BusinessCredentials, SandboxError> {
-    let key_hash = service::hash_hex(&settings.api_key);
-    let creds = store
-        .write(|st| {
-            if let Some(id) = st.keys.get(&key_hash).cloned() {
-                let b = st.business_mut(&id)?;
-                b.webhook_secret = settings.webhook_secret.clone().into();
-                b.webhook_url = Some(webhook_url.clone());
-                b.trust = settings.trust;
-                return Some(b.credentials(&settings.api_key));
-            }
-            let (mut b, _): (Business, _) = service::new_business(
-                "Sandbox business".to_owned(),
-                settings.api_key.clone(),
-                settings.webhook_secret.clone(),
-                Some(webhook_url.clone()),
-                100_000,
-                settings.trust,
-            );
-            b.id = "biz_default".to_owned();
-            let creds = b.credentials(&settings.api_key);
-            st.insert_business(b);
-            Some(creds)
-        })
-        .map_err(|e| SandboxError::Start(e.to_string()))?;
-    creds.ok_or_else(|| SandboxError::Start("could not seed the default business".into()))
 }
 
 /// The hosted page's transport, driven as a user's browser would (binding included).

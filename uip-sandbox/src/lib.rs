@@ -38,11 +38,14 @@
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+mod app;
 mod clock;
 mod config;
+mod core;
 mod delivery;
 mod engine;
 mod error;
+#[cfg(any(fuzzing, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
@@ -50,41 +53,12 @@ pub mod healthcheck;
 mod http;
 pub mod receiver_tools;
 mod server;
-mod service;
 mod store;
 
-use std::sync::Arc;
-
-use tokio::sync::{watch, Notify};
-
-pub use config::{DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET};
+pub use config::{DEFAULT_API_KEY, DEFAULT_LISTEN, DEFAULT_WEBHOOK_SECRET};
 pub use handle::{Sandbox, SandboxBuilder, SandboxError, SimulatedUser};
 pub use uip_types::sandbox::{
     BusinessCredentials, DeliveryFault, DeliveryLogEntry, DeliveryStatus, NewBusiness, Trust, WalletAction,
 };
 
-/// What every part of a running sandbox shares.
-pub(crate) struct Shared {
-    store: store::Store,
-    settings: config::Settings,
-    /// `scheme://host:port[/path]` without a trailing slash: session URLs are `{public_url}/s/{id}`.
-    public_url: String,
-    /// `scheme://host:port` of the public URL (the wallet request's `origin`).
-    origin: String,
-    delivery_wake: Notify,
-    /// Bumped after every successful delivery.
-    delivered: watch::Sender<u64>,
-    delivery_http: reqwest::Client,
-}
-
-impl Shared {
-    fn wake_delivery(&self) {
-        self.delivery_wake.notify_one();
-    }
-}
-
-/// Keeps the type checker honest about `Shared` being shareable across tasks.
-const _: fn() = || {
-    fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<Arc<Shared>>();
-};
+pub(crate) use crate::core::Shared;

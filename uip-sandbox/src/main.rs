@@ -30,10 +30,12 @@ enum Command {
     Healthcheck(uip_sandbox::healthcheck::HealthcheckArgs),
 }
 
+/// Every flag left out falls back to the library's default (`Settings::default()` in
+/// uip-sandbox's config.rs, the one place defaults are written; `SandboxBuilder`'s docs list them).
 #[derive(clap::Args, Debug, Clone)]
 struct ServeArgs {
     /// Address to listen on; port 0 picks a free one.
-    #[arg(long, env = "UIP_SANDBOX_LISTEN", default_value = "127.0.0.1:8787")]
+    #[arg(long, env = "UIP_SANDBOX_LISTEN", default_value_t = uip_sandbox::DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// Public base URL for session URLs (default: http:// + the bound address).
     #[arg(long, env = "UIP_SANDBOX_PUBLIC_URL")]
@@ -42,7 +44,7 @@ struct ServeArgs {
     #[arg(long, env = "UIP_SANDBOX_DB")]
     db: Option<PathBuf>,
     /// API key of the default business.
-    #[arg(long, env = "UIP_SANDBOX_API_KEY", default_value = uip_sandbox::DEFAULT_API_KEY, hide_default_value = false)]
+    #[arg(long, env = "UIP_SANDBOX_API_KEY", default_value = uip_sandbox::DEFAULT_API_KEY)]
     api_key: String,
     /// Webhook secret of the default business.
     #[arg(long, env = "UIP_SANDBOX_WEBHOOK_SECRET", default_value = uip_sandbox::DEFAULT_WEBHOOK_SECRET)]
@@ -50,27 +52,27 @@ struct ServeArgs {
     /// Webhook URL of the default business (default: the built-in inbox).
     #[arg(long, env = "UIP_SANDBOX_WEBHOOK_URL")]
     webhook_url: Option<String>,
-    /// Issuer trust of the default business: demo or production.
-    #[arg(long, env = "UIP_SANDBOX_TRUST", default_value = "demo")]
-    trust: Trust,
-    /// Step window, seconds.
-    #[arg(long, env = "UIP_SANDBOX_STEP_WINDOW_S", default_value_t = 600)]
-    step_window_s: u64,
-    /// Expiry sweep period, milliseconds (0 disables).
-    #[arg(long, env = "UIP_SANDBOX_EXPIRY_SWEEP_MS", default_value_t = 1000)]
-    expiry_sweep_ms: u64,
-    /// Webhook attempt timeout, milliseconds.
-    #[arg(long, env = "UIP_SANDBOX_DELIVERY_TIMEOUT_MS", default_value_t = 10_000)]
-    delivery_timeout_ms: u64,
-    /// First retry delay, milliseconds.
-    #[arg(long, env = "UIP_SANDBOX_RETRY_BASE_MS", default_value_t = 1000)]
-    retry_base_ms: u64,
-    /// Longest retry delay, milliseconds.
-    #[arg(long, env = "UIP_SANDBOX_RETRY_MAX_MS", default_value_t = 3_600_000)]
-    retry_max_ms: u64,
-    /// How long a delivery is retried, seconds.
-    #[arg(long, env = "UIP_SANDBOX_RETRY_HORIZON_S", default_value_t = 259_200)]
-    retry_horizon_s: u64,
+    /// Issuer trust of the default business: demo (default) or production.
+    #[arg(long, env = "UIP_SANDBOX_TRUST")]
+    trust: Option<Trust>,
+    /// Step window, seconds (default 600).
+    #[arg(long, env = "UIP_SANDBOX_STEP_WINDOW_S")]
+    step_window_s: Option<u64>,
+    /// Expiry sweep period, milliseconds; 0 disables (default 1000).
+    #[arg(long, env = "UIP_SANDBOX_EXPIRY_SWEEP_MS")]
+    expiry_sweep_ms: Option<u64>,
+    /// Webhook attempt timeout, milliseconds (default 10000).
+    #[arg(long, env = "UIP_SANDBOX_DELIVERY_TIMEOUT_MS")]
+    delivery_timeout_ms: Option<u64>,
+    /// First retry delay, milliseconds (default 1000).
+    #[arg(long, env = "UIP_SANDBOX_RETRY_BASE_MS")]
+    retry_base_ms: Option<u64>,
+    /// Longest retry delay, milliseconds (default 3600000).
+    #[arg(long, env = "UIP_SANDBOX_RETRY_MAX_MS")]
+    retry_max_ms: Option<u64>,
+    /// How long a delivery is retried, seconds (default 259200).
+    #[arg(long, env = "UIP_SANDBOX_RETRY_HORIZON_S")]
+    retry_horizon_s: Option<u64>,
 }
 
 #[tokio::main]
@@ -90,17 +92,30 @@ async fn main() -> ExitCode {
         Some(Command::Healthcheck(h)) => return uip_sandbox::healthcheck::run(&h).await,
         None => cli.serve,
     };
-    let mut builder = Sandbox::builder()
-        .listen(args.listen)
-        .api_key(args.api_key)
-        .webhook_secret(args.webhook_secret)
-        .trust(args.trust)
-        .step_window(Duration::from_secs(args.step_window_s))
-        .expiry_sweep(Duration::from_millis(args.expiry_sweep_ms))
-        .delivery_timeout(Duration::from_millis(args.delivery_timeout_ms))
-        .retry_base(Duration::from_millis(args.retry_base_ms))
-        .retry_max(Duration::from_millis(args.retry_max_ms))
-        .retry_horizon(Duration::from_secs(args.retry_horizon_s));
+    let mut builder =
+        Sandbox::builder().listen(args.listen).api_key(args.api_key).webhook_secret(args.webhook_secret);
+    // A flag left out keeps the builder's value, which is the library's default.
+    if let Some(t) = args.trust {
+        builder = builder.trust(t);
+    }
+    if let Some(s) = args.step_window_s {
+        builder = builder.step_window(Duration::from_secs(s));
+    }
+    if let Some(ms) = args.expiry_sweep_ms {
+        builder = builder.expiry_sweep(Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.delivery_timeout_ms {
+        builder = builder.delivery_timeout(Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.retry_base_ms {
+        builder = builder.retry_base(Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.retry_max_ms {
+        builder = builder.retry_max(Duration::from_millis(ms));
+    }
+    if let Some(s) = args.retry_horizon_s {
+        builder = builder.retry_horizon(Duration::from_secs(s));
+    }
     if let Some(u) = args.public_url {
         builder = builder.public_url(u);
     }

@@ -14,7 +14,17 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
-use crate::http::ResetConnection;
+/// Marks a response whose connection must be dropped instead (the `reset` fault).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ResetConnection;
+
+impl std::fmt::Display for ResetConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by fault injection")
+    }
+}
+
+impl std::error::Error for ResetConnection {}
 
 /// How long a client may take to send its request headers (slow clients are cut off).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

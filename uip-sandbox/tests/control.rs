@@ -150,7 +150,7 @@ async fn simulate_drives_the_page_as_a_user() {
     assert_eq!(env.event(&id).await["data"]["satisfied"], true);
     // It bound the session: another device is refused.
     let mut other = env.browser(&id);
-    other.open().await.err(403, "session/bound-elsewhere", None);
+    other.open().await.err(409, "session/bound-elsewhere", None);
     env.decide(&id, "continue").await.ok();
     let r = sim(&id, Some(json!({}))).await;
     assert_eq!(r.ok()["status"], "completed");
@@ -399,6 +399,43 @@ async fn reset_and_delay_faults() {
     let started = Instant::now();
     env.create(body).await;
     assert!(started.elapsed() < Duration::from_millis(300));
+}
+
+/// docs/DECISIONS.md §11: a request whose handling or body is not complete within the time
+/// limit answers 408 `request/timeout` (never 503) and its connection is closed.
+#[tokio::test]
+async fn requests_over_the_time_limit_answer_408_and_close_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let env = start_with(fast().request_timeout(Duration::from_millis(300))).await;
+    // Handling that takes too long (an injected delay longer than the limit).
+    send(env.post("/_sandbox/faults").json(&json!({"fail_next": 1, "with": "delay_ms:30000"}))).await.ok();
+    let r = send(env.get("/v1/catalog")).await;
+    r.err(408, "request/timeout", None);
+    assert_eq!(r.header("connection"), Some("close"), "the connection is closed");
+    // The fault is used up: the next request is served.
+    send(env.get("/v1/catalog")).await.ok();
+
+    // A body that never completes: headers announce 100 bytes, 9 arrive.
+    let mut tcp = tokio::net::TcpStream::connect(env.sb.address()).await.unwrap();
+    let head = format!(
+        "POST /v1/sessions HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"steps\"",
+        env.key
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    // read_to_end returns only once the server closed the connection.
+    tokio::time::timeout(T, tcp.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes within the bound")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    assert_eq!(body["code"], "request/timeout");
 }
 
 #[tokio::test]

@@ -189,7 +189,7 @@ async fn stop_ends_the_session_and_keeps_prior_steps_billed() {
     env.decide(&id, "stop").await.err(409, "session/not-awaiting-decision", None);
     env.decide(&id, "continue").await.err(409, "session/not-awaiting-decision", None);
     let b = env.browser(&id);
-    assert_eq!(b.state().await.status, 403, "still needs the binding");
+    b.state().await.err(409, "session/bound-elsewhere", None);
     assert_eq!(env.event_names(&id), vec!["step.completed", "session.stopped"]);
 }
 

@@ -70,7 +70,7 @@ async fn sign_two_documents_end_to_end() {
     .await;
     assert_eq!(r.status, 404);
     // Another device cannot read them.
-    env.browser(&id).document(0).await.err(403, "session/bound-elsewhere", None);
+    env.browser(&id).document(0).await.err(409, "session/bound-elsewhere", None);
 
     assert_eq!(b.share("jane-doe").await.ok()["outcome"], "verified");
     let e = env.event(&id).await;

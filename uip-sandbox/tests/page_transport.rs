@@ -15,11 +15,11 @@ async fn a_second_device_is_refused_everywhere() {
     let id = r.ok()["id"].as_str().unwrap().to_owned();
     // Before anyone opened it, no route but open works without a binding.
     let nobody = env.browser(&id);
-    nobody.state().await.err(403, "session/bound-elsewhere", None);
-    nobody.request().await.err(403, "session/bound-elsewhere", None);
-    nobody.document(0).await.err(403, "session/bound-elsewhere", None);
+    nobody.state().await.err(409, "session/bound-elsewhere", None);
+    nobody.request().await.err(409, "session/bound-elsewhere", None);
+    nobody.document(0).await.err(409, "session/bound-elsewhere", None);
     nobody.respond(&json!({"nonce": "x", "wallet": "apple-wallet", "action": "share"})).await.err(
-        403,
+        409,
         "session/bound-elsewhere",
         None,
     );
@@ -29,25 +29,25 @@ async fn a_second_device_is_refused_everywhere() {
     first.open().await.ok();
     let nonce = first.nonce().await;
     let mut second = env.browser(&id);
-    second.open().await.err(403, "session/bound-elsewhere", None);
+    second.open().await.err(409, "session/bound-elsewhere", None);
     assert!(second.binding.is_none());
-    second.state().await.err(403, "session/bound-elsewhere", None);
-    second.request().await.err(403, "session/bound-elsewhere", None);
-    second.document(0).await.err(403, "session/bound-elsewhere", None);
+    second.state().await.err(409, "session/bound-elsewhere", None);
+    second.request().await.err(409, "session/bound-elsewhere", None);
+    second.document(0).await.err(409, "session/bound-elsewhere", None);
     // Even with the right nonce.
     second.respond(&json!({"nonce": nonce, "wallet": "apple-wallet", "action": "share"})).await.err(
-        403,
+        409,
         "session/bound-elsewhere",
         None,
     );
     // A wrong binding is no better than none.
     let mut forged = env.browser(&id);
     forged.binding = Some("A".repeat(43));
-    forged.open().await.err(403, "session/bound-elsewhere", None);
-    forged.state().await.err(403, "session/bound-elsewhere", None);
+    forged.open().await.err(409, "session/bound-elsewhere", None);
+    forged.state().await.err(409, "session/bound-elsewhere", None);
     // The page itself refuses with HTML.
     let page = send(env.http.get(env.url(&format!("/s/{id}")))).await;
-    assert_eq!(page.status, 403);
+    assert_eq!(page.status, 409);
     assert!(page.header("content-type").unwrap().starts_with("text/html"));
     assert!(page.text.contains("refusal"));
     // The first device goes on.
@@ -123,7 +123,7 @@ async fn the_page_get_binds_like_open() {
     );
     let token = cookie.split(';').next().unwrap().strip_prefix("uip_bind=").unwrap().to_owned();
     // A server-side preview consumed the binding: a later POST open is refused.
-    send(env.http.post(env.url(&format!("/s/{id}/open")))).await.err(403, "session/bound-elsewhere", None);
+    send(env.http.post(env.url(&format!("/s/{id}/open")))).await.err(409, "session/bound-elsewhere", None);
     let mut b = env.browser(&id);
     b.binding = Some(token);
     assert_eq!(b.state().await.ok()["status"], "in_progress");
@@ -174,8 +174,8 @@ async fn a_paused_session_is_not_active() {
     let st = st.ok();
     assert_eq!(st["status"], "awaiting_decision");
     assert!(st.get("step_expires_at").is_none());
-    // A second device still gets 403 first.
-    env.browser(&id).request().await.err(403, "session/bound-elsewhere", None);
+    // A second device still gets 409 `session/bound-elsewhere` first.
+    env.browser(&id).request().await.err(409, "session/bound-elsewhere", None);
 }
 
 #[tokio::test]

@@ -359,7 +359,7 @@ async fn the_binding_cannot_be_bypassed() {
                 req = req.json(b);
             }
             let r = send(req).await;
-            assert_eq!(r.status, 403, "{what}: {method} {rest} answered {}: {}", r.status, r.text);
+            assert_eq!(r.status, 409, "{what}: {method} {rest} answered {}: {}", r.status, r.text);
             assert_eq!(r.body["code"], "session/bound-elsewhere");
             assert!(r.headers.get("set-cookie").is_none(), "{what}: a refusal set a cookie");
         }
@@ -371,7 +371,7 @@ async fn the_binding_cannot_be_bypassed() {
             req = req.header(*k, v);
         }
         let r = send(req).await;
-        assert_eq!(r.status, 403, "{what}: the page of a bound session");
+        assert_eq!(r.status, 409, "{what}: the page of a bound session");
         assert!(r.text.contains("another device"));
     }
     // Nothing of that moved y: its own browser still answers with the same nonce.
@@ -689,7 +689,7 @@ async fn no_secret_token_or_session_id_appears_in_the_logs() {
     assert!(!b.is_empty());
     secrets.push(token1.clone());
     let bind = |t: &str| vec![("x-uip-binding", t.to_owned()), (json_ct.0, json_ct.1.into())];
-    call("POST", format!("/s/{id1}/open"), vec![], vec![]).await; // 403: bound elsewhere
+    call("POST", format!("/s/{id1}/open"), vec![], vec![]).await; // 409: bound elsewhere
     call("GET", format!("/s/{id1}/state"), bind(&token1), vec![]).await;
     let (_, _, b) = call("GET", format!("/s/{id1}/request"), bind(&token1), vec![]).await;
     let nonce = json_of(&b)["nonce"].as_str().unwrap().to_owned();

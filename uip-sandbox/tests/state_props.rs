@@ -309,10 +309,11 @@ impl World {
                 let body = json!({"nonce": nonce, "wallet": "apple-wallet", "action": "share"});
                 let r =
                     self.send(self.page(reqwest::Method::POST, s, *browser, "/response").json(&body)).await;
+                assert_eq!(r.status, 409, "a stale nonce was answered {}: {}", r.status, r.body);
+                let code = r.body["code"].as_str().unwrap_or_default();
                 assert!(
-                    r.status == 409 || r.status == 403,
-                    "a stale nonce was answered {}: {}",
-                    r.status,
+                    ["session/stale-nonce", "session/not-active", "session/bound-elsewhere"].contains(&code),
+                    "a stale nonce was answered {code}: {}",
                     r.body
                 );
                 assert_eq!(self.balance().await, before, "a refused answer charged");
@@ -356,7 +357,7 @@ impl World {
         if mine {
             assert_eq!(r.status, 200, "re-open with the binding: {}", r.body);
         } else if other_bound {
-            assert_eq!(r.status, 403, "a second browser opened a bound session: {}", r.body);
+            assert_eq!(r.status, 409, "a second browser opened a bound session: {}", r.body);
             assert_eq!(r.body["code"], "session/bound-elsewhere");
         } else {
             assert_eq!(r.status, 200, "{}", r.body);
@@ -387,7 +388,9 @@ impl World {
         if req.status != 200 {
             let bound_here = self.sessions[s].bindings[browser].is_some();
             match req.status {
-                403 => assert!(!bound_here, "the binding was refused: {}", req.body),
+                409 if req.body["code"] == "session/bound-elsewhere" => {
+                    assert!(!bound_here, "the binding was refused: {}", req.body)
+                }
                 409 => assert_eq!(req.body["code"], "session/not-active"),
                 other => panic!("/request answered {other}: {}", req.body),
             }

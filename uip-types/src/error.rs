@@ -29,7 +29,7 @@ open_string_enum! {
         InvalidApiKey => "auth/invalid-api-key",
         /// Balance below the session's total price.
         InsufficientFunds => "payment/insufficient-funds",
-        /// Hosted page opened from another device.
+        /// Hosted page opened from another device (409, "Session already open on another device").
         BoundElsewhere => "session/bound-elsewhere",
         /// Unknown or foreign session / audit.
         NotFound => "resource/not-found",
@@ -49,6 +49,8 @@ open_string_enum! {
         DocumentsPurged => "session/documents-purged",
         /// Body over the limit.
         TooLarge => "request/too-large",
+        /// The request (body or handling) was not complete within the server's time limit.
+        RequestTimeout => "request/timeout",
         /// Injected rate limit.
         RateLimited => "request/rate-limited",
         /// Injected unavailability.
@@ -72,10 +74,10 @@ impl ErrorCode {
             InvalidPayload | InvalidSteps | UnknownPrimitive | InvalidParams | InvalidField => 400,
             MissingApiKey | InvalidApiKey => 401,
             InsufficientFunds => 402,
-            BoundElsewhere => 403,
             NotFound | RouteNotFound => 404,
             MethodNotAllowed => 405,
-            IdempotencyConflict | NotAwaitingDecision | NotActive | StaleNonce => 409,
+            BoundElsewhere | IdempotencyConflict | NotAwaitingDecision | NotActive | StaleNonce => 409,
+            RequestTimeout => 408,
             DocumentsPurged => 410,
             TooLarge => 413,
             UnsupportedMediaType => 415,

@@ -1,5 +1,5 @@
 //! Fuzzes the hosted page's `POST /s/{id}/response` through the sandbox's real router: the
-//! wallet-response parser and `service::respond` (binding, state, nonce, wallet, credential
+//! wallet-response parser and the page use case `respond` (src/core/page.rs) (binding, state, nonce, wallet, credential
 //! checks, verification, billing, audit).
 //!
 //! Input format: one byte choosing the session (its low bits the steps — identify, age_verify,

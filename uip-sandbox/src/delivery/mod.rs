@@ -1,47 +1,24 @@
-//! The dispatcher: takes due events from the outbox, signs each attempt afresh, POSTs it,
-//! and schedules retries with exponential backoff. Per session, an event waits until the one
+//! The dispatcher: takes due events from the outbox (`core` says which), signs each attempt
+//! afresh, POSTs it, and hands the outcome back to `core`, which schedules retries with
+//! exponential backoff. Per session, an event waits until the one
 //! before it succeeded or was marked failed; sessions never wait for each other. At most
 //! `delivery_concurrency` attempts run at once, however many events are pending.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::TimeDelta;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use uip_types::sandbox::{DeliveryAttempt, DeliveryFault, DeliveryStatus};
+use uip_types::sandbox::{DeliveryAttempt, DeliveryFault};
 use uip_types::{WebhookSecret, HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 
 use crate::clock;
-use crate::Shared;
+use crate::core::{self as uc, AttemptOutcome, DueAttempt, Shared, WRONG_SECRET};
 
-/// The secret a `bad_signature` redelivery signs with.
-pub(crate) const WRONG_SECRET: &str = "uip_whsec_this_is_not_your_secret";
 /// How far back a `stale_timestamp` redelivery dates its signature.
 pub(crate) const STALE_BY_S: u64 = 3600;
 /// Most bytes of a receiver's answer read (and thrown away) per attempt.
 const MAX_DRAIN: usize = 64 * 1024;
-
-/// One attempt to make: everything read under the lock, so the POST runs without it.
-struct Job {
-    seq: u64,
-    url: Option<String>,
-    secret: WebhookSecret,
-    event: String,
-    delivery_id: String,
-    body: bytes::Bytes,
-    fault: Option<DeliveryFault>,
-}
-
-/// Longest delay or horizon the dispatcher computes with: longer means "never" in practice,
-/// and keeps timestamps far from chrono's limits (adding `TimeDelta::MAX` would panic).
-const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-/// `t + d`, with `d` capped at [`FOREVER`].
-fn later(t: uip_types::Timestamp, d: Duration) -> uip_types::Timestamp {
-    let d = TimeDelta::from_std(d.min(FOREVER)).unwrap_or(TimeDelta::MAX);
-    t.checked_add_signed(d).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
-}
 
 /// Runs until `shutdown` flips, then lets the attempts in flight finish and record their
 /// outcome (each is bounded by the attempt timeout). Dropping the task aborts them instead.
@@ -72,44 +49,13 @@ fn take_due(
     permits: &Arc<Semaphore>,
     attempts: &mut JoinSet<()>,
 ) -> Option<uip_types::Timestamp> {
-    let now = clock::real_now();
-    let mut jobs = Vec::new();
-    let next = shared
-        .store
-        .write(|st| {
-            loop {
-                // Every permit taken: a finishing attempt wakes the dispatcher.
-                let Ok(permit) = Arc::clone(permits).try_acquire_owned() else { return None };
-                let seq = match st.pop_due(now) {
-                    Ok(seq) => seq,
-                    Err(next) => return next,
-                };
-                let Some(d) = st.deliveries.get(&seq).filter(|d| d.is_open()) else { continue };
-                let business = st.businesses.get(&d.business_id);
-                let job = Job {
-                    seq,
-                    url: business.and_then(|b| b.webhook_url.clone()),
-                    secret: business.map(|b| b.webhook_secret.clone()).unwrap_or_else(|| WRONG_SECRET.into()),
-                    event: d.event.clone(),
-                    delivery_id: d.delivery_id.clone(),
-                    body: bytes::Bytes::from(d.body.clone()),
-                    fault: d.fault,
-                };
-                if job.fault.is_some() {
-                    if let Some(d) = st.delivery_mut(seq) {
-                        d.fault = None;
-                    }
-                }
-                st.in_flight.insert(seq);
-                jobs.push((job, permit));
-            }
-        })
-        .unwrap_or(None);
+    let (jobs, next) =
+        uc::take_due(shared, clock::real_now(), || Arc::clone(permits).try_acquire_owned().ok());
     for (job, permit) in jobs {
         let shared = Arc::clone(shared);
         attempts.spawn(async move {
             let attempts = attempt(&shared, &job).await;
-            record(&shared, &job, attempts);
+            uc::record_attempts(&shared, &job, attempts);
             drop(permit);
             shared.wake_delivery();
         });
@@ -118,7 +64,7 @@ fn take_due(
 }
 
 /// Makes the attempt(s) of one job: one POST, or two back to back for the `duplicate` fault.
-async fn attempt(shared: &Shared, job: &Job) -> Vec<(DeliveryAttempt, Option<(u64, String)>)> {
+async fn attempt(shared: &Shared, job: &DueAttempt) -> Vec<AttemptOutcome> {
     let times = if job.fault == Some(DeliveryFault::Duplicate) { 2 } else { 1 };
     let mut out = Vec::with_capacity(times);
     for _ in 0..times {
@@ -128,7 +74,7 @@ async fn attempt(shared: &Shared, job: &Job) -> Vec<(DeliveryAttempt, Option<(u6
 }
 
 /// One POST; returns the attempt and the `(timestamp, signature)` it was signed with.
-async fn post_once(shared: &Shared, job: &Job) -> (DeliveryAttempt, Option<(u64, String)>) {
+async fn post_once(shared: &Shared, job: &DueAttempt) -> AttemptOutcome {
     let at = clock::real_now();
     let started = Instant::now();
     let Some(url) = &job.url else {
@@ -193,55 +139,5 @@ fn describe(e: &reqwest::Error) -> String {
             src = s.source();
         }
         msg
-    }
-}
-
-/// Records the attempts and decides what comes next: delivered, retry later, or failed.
-fn record(shared: &Shared, job: &Job, attempts: Vec<(DeliveryAttempt, Option<(u64, String)>)>) {
-    let settings = &shared.settings;
-    let seq = job.seq;
-    let delivered = shared.store.write(|st| {
-        st.in_flight.remove(&seq);
-        let now = clock::real_now();
-        let Some(d) = st.delivery_mut(seq) else { return false };
-        let last = attempts.last().map(|(a, signed)| (a.status_code, signed.clone()));
-        let ok = last.as_ref().is_some_and(|(code, _)| code.is_some_and(|c| (200..300).contains(&c)));
-        // A redelivery asked for while this attempt was in flight starts a new round.
-        let redelivered = attempts.first().is_some_and(|(a, _)| d.round_started_at > a.at);
-        d.attempts.reserve_exact(attempts.len());
-        d.attempts.extend(attempts.into_iter().map(|(a, _)| a));
-        let sid = d.session_id.clone();
-        if ok && redelivered {
-            // Send it once more, as asked: the store schedules the open head for now.
-            d.status = DeliveryStatus::Pending;
-            d.next_attempt_at = Some(now);
-            return false;
-        }
-        if ok {
-            d.delivered_signature = last.and_then(|(_, signed)| signed);
-            d.delivered_secret = Some(job.secret.clone());
-            d.status = DeliveryStatus::Delivered;
-            d.next_attempt_at = None;
-            st.advance_queue(&sid, seq, now);
-            return true;
-        }
-        d.round_failures += 1;
-        let exp = d.round_failures.saturating_sub(1).min(40);
-        let delay = settings.retry_base.saturating_mul(1u32 << exp.min(31)).min(settings.retry_max);
-        let next = later(now, delay);
-        let horizon_end = later(d.round_started_at, settings.retry_horizon);
-        if next > horizon_end {
-            d.status = DeliveryStatus::Failed;
-            d.next_attempt_at = None;
-            st.advance_queue(&sid, seq, now);
-        } else {
-            d.status = DeliveryStatus::Retrying;
-            d.next_attempt_at = Some(next);
-            st.schedule(seq, next);
-        }
-        false
-    });
-    if matches!(delivered, Ok(true)) {
-        shared.delivered.send_modify(|n| *n += 1);
     }
 }

@@ -21,8 +21,8 @@ use super::openapi::{
     Unprocessable, UnsupportedMediaType, V1Errors, TAG_API,
 };
 use super::{ok, read_body, Biz};
+use crate::core::{self as uc, CreateInput, Decision, Upload};
 use crate::error::ApiError;
-use crate::service::{self, CreateInput, Decision, Upload};
 use crate::Shared;
 
 pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
@@ -103,7 +103,7 @@ async fn create_session(
             ))
         }
     };
-    let outcome = service::create_session(&shared, &biz, input)?;
+    let outcome = uc::create_session(&shared, &biz, input)?;
     let mut resp = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -232,7 +232,7 @@ async fn get_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::get_session(&shared, &biz, &id)?))
+    Ok(ok(&uc::get_session(&shared, &biz, &id)?))
 }
 
 #[utoipa::path(
@@ -255,7 +255,7 @@ async fn continue_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::decide(&shared, &biz, &id, Decision::Continue)?))
+    Ok(ok(&uc::decide(&shared, &biz, &id, Decision::Continue)?))
 }
 
 #[utoipa::path(
@@ -277,7 +277,7 @@ async fn stop_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::decide(&shared, &biz, &id, Decision::Stop)?))
+    Ok(ok(&uc::decide(&shared, &biz, &id, Decision::Stop)?))
 }
 
 #[utoipa::path(
@@ -300,7 +300,7 @@ async fn get_audit(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::get_audit(&shared, &biz, &id)?))
+    Ok(ok(&uc::get_audit(&shared, &biz, &id)?))
 }
 
 /// The catalog: every primitive with its price and params.

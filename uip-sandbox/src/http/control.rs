@@ -12,7 +12,7 @@ use uip_types::sandbox::{
     Inbox, InboxEntry, NewBusiness, Personas, RedeliverRequest, SimulateRequest,
 };
 use uip_types::validate::MAX_JSON_BODY;
-use uip_types::{ErrorCode, WebhookSecret, HEADER_DELIVERY_ID, HEADER_EVENT};
+use uip_types::ErrorCode;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,9 +22,9 @@ use super::openapi::{
     TAG_CONTROL,
 };
 use super::{json_response, ok, parse_json, read_body, Biz};
-use crate::engine::wallet;
+use crate::core as uc;
 use crate::error::ApiError;
-use crate::{clock, service, Shared};
+use crate::Shared;
 
 pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
     OpenApiRouter::new()
@@ -71,7 +71,7 @@ async fn create_business(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: NewBusiness = body_or_default(&headers, body).await?;
-    Ok(ok(&service::create_business(&shared, req)?))
+    Ok(ok(&uc::create_business(&shared, req)?))
 }
 
 #[utoipa::path(
@@ -88,7 +88,7 @@ async fn create_business(
     )
 )]
 async fn get_business(State(shared): State<Arc<Shared>>, Biz(biz): Biz) -> Result<Response, ApiError> {
-    Ok(ok(&service::business_view(&shared, &biz)?))
+    Ok(ok(&uc::business_view(&shared, &biz)?))
 }
 
 #[utoipa::path(
@@ -114,7 +114,7 @@ async fn patch_business(
     body: Body,
 ) -> Result<Response, ApiError> {
     let patch: BusinessPatch = body_or_default(&headers, body).await?;
-    Ok(ok(&service::patch_business(&shared, &biz, patch)?))
+    Ok(ok(&uc::patch_business(&shared, &biz, patch)?))
 }
 
 /// Largest clock advance in one call: a year.
@@ -152,7 +152,7 @@ async fn advance_clock(
         )
         .param("seconds")
     })?;
-    let now = service::advance_clock(&shared, &biz, seconds)?;
+    let now = uc::advance_clock(&shared, &biz, seconds)?;
     Ok(ok(&now))
 }
 
@@ -182,9 +182,9 @@ async fn deliveries(
 ) -> Response {
     if let Some(sid) = &q.session_id {
         // Reading a session's deliveries is an access: an elapsed session resolves first.
-        service::resolve_expiry(&shared, &biz, sid);
+        uc::resolve_expiry(&shared, &biz, sid);
     }
-    ok(&service::deliveries(&shared, &biz, q.session_id.as_deref()))
+    ok(&uc::deliveries(&shared, &biz, q.session_id.as_deref()))
 }
 
 #[utoipa::path(
@@ -212,7 +212,7 @@ async fn redeliver(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: RedeliverRequest = body_or_default(&headers, body).await?;
-    Ok(ok(&service::redeliver(&shared, &biz, &delivery_id, req.fault)?))
+    Ok(ok(&uc::redeliver(&shared, &biz, &delivery_id, req.fault)?))
 }
 
 #[utoipa::path(
@@ -246,7 +246,7 @@ async fn simulate(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: SimulateRequest = body_or_default(&headers, body).await?;
-    Ok(ok(&service::simulate(&shared, &biz, &id, req)?))
+    Ok(ok(&uc::simulate(&shared, &biz, &id, req)?))
 }
 
 /// Whether a `with` value is one the fault injector knows.
@@ -290,7 +290,7 @@ async fn faults(
         )
         .param("with"));
     }
-    Ok(ok(&service::set_faults(&shared, &biz, plan)?))
+    Ok(ok(&uc::set_faults(&shared, &biz, plan)?))
 }
 
 #[utoipa::path(
@@ -305,7 +305,7 @@ async fn faults(
     )
 )]
 async fn personas() -> Response {
-    ok(&Personas { personas: wallet::personas().iter().map(wallet::Persona::info).collect() })
+    ok(&uc::personas())
 }
 
 /// `POST /_sandbox/inbox`: a webhook receiver that verifies with the business's own secret.
@@ -328,36 +328,13 @@ async fn inbox_receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, bo
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let session_id = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.pointer("/data/session_id").and_then(|s| s.as_str()).map(str::to_owned));
-    let owner: Option<(String, WebhookSecret)> = session_id.and_then(|sid| {
-        shared.store.read(|st| {
-            let s = st.sessions.get(sid.as_str())?;
-            let b = st.businesses.get(&s.business_id)?;
-            Some((b.id.clone(), b.webhook_secret.clone()))
-        })
-    });
-    let Some((biz, secret)) = owner else {
-        return ApiError::payload("the delivery names no session of this sandbox").into_response();
-    };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let verified = uip_webhook_verify::Verifier::new(secret).and_then(|v| v.verify(&headers, &bytes));
-    let entry = InboxEntry {
-        delivery_id: header(HEADER_DELIVERY_ID),
-        event: header(HEADER_EVENT),
-        verified: verified.is_ok(),
-        error: verified.as_ref().err().map(ToString::to_string),
-        received_at: clock::real_now(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    };
-    let _ = shared.store.write(|st| st.push_inbox(&biz, entry));
-    match verified {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => json_response(
+    match uc::receive_delivery(&shared, &headers, &bytes) {
+        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => json_response(
             StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED),
             &uip_types::ApiErrorBody::new(ErrorCode::Other(format!("webhook/{}", e.kind())), e.to_string()),
         ),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -376,8 +353,7 @@ async fn inbox_receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, bo
     )
 )]
 async fn inbox_list(State(shared): State<Arc<Shared>>, Biz(biz): Biz, headers: HeaderMap) -> Response {
-    let received: Vec<InboxEntry> =
-        shared.store.read(|st| st.inbox.get(&biz).map(|q| q.iter().cloned().collect()).unwrap_or_default());
+    let received: Vec<InboxEntry> = uc::inbox(&shared, &biz);
     let wants_html =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     if wants_html {

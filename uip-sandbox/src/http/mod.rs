@@ -1,6 +1,6 @@
 //! The HTTP surface, thin: routers for the business API, the hosted page and the control API;
 //! auth, body limits, error mapping, fault injection, logging. Handlers parse, call a use case
-//! in `service`, and render.
+//! in `core`, and render.
 
 mod api;
 mod control;
@@ -24,31 +24,19 @@ use uip_types::ErrorCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::core as uc;
 use crate::error::ApiError;
-use crate::{service, Shared};
-
-/// How long one request may take, body included.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Marks a response whose connection must be dropped instead (the `reset` fault).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ResetConnection;
-
-impl std::fmt::Display for ResetConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by fault injection")
-    }
-}
-
-impl std::error::Error for ResetConnection {}
+use crate::server::ResetConnection;
+use crate::Shared;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = json_response(status, &self.body());
-        if self.code == ErrorCode::TooLarge {
+        if matches!(self.code, ErrorCode::TooLarge | ErrorCode::RequestTimeout) {
             // The rest of the body is never read, so the connection cannot carry another
-            // request: say so, or a client reuses it and its next request fails.
+            // request: say so (hyper then closes it), or a client reuses it and its next
+            // request fails.
             resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         resp
@@ -142,14 +130,14 @@ impl FromRequestParts<Arc<Shared>> for Biz {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
-        service::authenticate(shared, bearer(&parts.headers)).map(Biz)
+        uc::authenticate(shared, bearer(&parts.headers)).map(Biz)
     }
 }
 
 /// Applies `/_sandbox/faults` to business-API requests made with a key that has faults armed.
 async fn inject_faults(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    let biz = service::authenticate(&shared, bearer(req.headers())).ok();
-    let fault = biz.and_then(|b| service::take_fault(&shared, &b));
+    let biz = uc::authenticate(&shared, bearer(req.headers())).ok();
+    let fault = biz.and_then(|b| uc::take_fault(&shared, &b));
     let Some(fault) = fault else { return next.run(req).await };
     let retry_after = [(header::RETRY_AFTER, HeaderValue::from_static("1"))];
     match &fault {
@@ -199,10 +187,17 @@ async fn log_requests(req: Request, next: Next) -> Response {
     resp
 }
 
-async fn time_limit(req: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+/// The request time limit (docs/DECISIONS.md §11): a request whose body or handling is not
+/// complete in time answers 408 `request/timeout`, and its connection is closed.
+async fn time_limit(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let limit = shared.settings.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => ApiError::new(ErrorCode::Unavailable, "the request took too long").into_response(),
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!("the request was not complete within {} s", limit.as_secs_f64()),
+        )
+        .into_response(),
     }
 }
 
@@ -249,7 +244,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let app = app.fallback(not_found);
     method_not_allowed(app)
         .layer(middleware::from_fn(log_requests))
-        .layer(middleware::from_fn(time_limit))
+        .layer(middleware::from_fn_with_state(shared.clone(), time_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal("the sandbox hit a bug handling this request").into_response()
         }))

@@ -197,9 +197,9 @@ fn error_doc(status: u16) -> (&'static str, Value) {
         400 => ("The request is invalid (`request/*`): see `code` and `param`.", "request/invalid-payload", "invalid JSON body: expected value at line 1 column 1"),
         401 => ("No API key (`auth/missing-api-key`) or an unknown one (`auth/invalid-api-key`).", "auth/invalid-api-key", "the API key is not valid"),
         402 => ("The balance is below the session's total price (`payment/insufficient-funds`).", "payment/insufficient-funds", "the balance (0 cents) is below the session's price (2 cents)"),
-        403 => ("The session is bound to another browser, or no binding was presented (`session/bound-elsewhere`).", "session/bound-elsewhere", "this session is open on another device"),
+        408 => ("The request (body or handling) was not complete within the time limit of 60 s (`request/timeout`); the connection is closed.", "request/timeout", "the request was not complete within 60 s"),
         404 => ("Unknown — or another business's, which is indistinguishable (`resource/not-found`).", "resource/not-found", "no such session"),
-        409 => ("A conflict with the session's state (`session/not-awaiting-decision`, `session/not-active`, `session/stale-nonce`) or an Idempotency-Key reused with another body (`request/idempotency-conflict`).", "session/not-awaiting-decision", "the session is in_progress, not awaiting_decision"),
+        409 => ("A conflict with the session's state (`session/not-awaiting-decision`, `session/not-active`, `session/stale-nonce`), an Idempotency-Key reused with another body (`request/idempotency-conflict`), or on hosted-page routes a session bound to another browser or no binding presented (`session/bound-elsewhere`).", "session/not-awaiting-decision", "the session is in_progress, not awaiting_decision"),
         410 => ("The documents were purged (`session/documents-purged`).", "session/documents-purged", "the documents of this session were purged"),
         413 => ("The body is over the limit (`request/too-large`): JSON 1 MiB; multipart 50 MiB of documents + 1 MiB, at most 50 documents.", "request/too-large", "the body is over the limit of 1048576 bytes"),
         415 => ("Neither application/json nor multipart/form-data (`request/unsupported-media-type`).", "request/unsupported-media-type", "send application/json, or multipart/form-data when a step is `sign`"),
@@ -259,11 +259,9 @@ error_answers! {
     Unauthorized = [401];
     /// 402: the balance is too low.
     PaymentRequired = [402];
-    /// 403: bound to another browser.
-    Forbidden = [403];
     /// 404: unknown (or another business's).
     NotFound = [404];
-    /// 409: a conflict with the session's state.
+    /// 409: a conflict with the session's state, or (hosted page) bound to another browser.
     Conflict = [409];
     /// 410: the documents were purged.
     Gone = [410];
@@ -273,8 +271,9 @@ error_answers! {
     Unprocessable = [422];
     /// 500: a sandbox bug or a failed write.
     ServerError = [500];
-    /// 429, 500 and 503: what `/_sandbox/faults` can inject into the business API.
-    V1Errors = [429, 500, 503];
+    /// 408 (the request time limit), and 429, 500 and 503: what `/_sandbox/faults` can inject
+    /// into the business API.
+    V1Errors = [408, 429, 500, 503];
 }
 
 // ---- shared parameters ----

@@ -15,12 +15,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{
-    self as doc, Binding, BodyErrors, Conflict, Forbidden, Gone, NotFound, ServerError, SessionPath,
-    Unprocessable, TAG_PAGE,
+    self as doc, Binding, BodyErrors, Conflict, Gone, NotFound, ServerError, SessionPath, Unprocessable,
+    TAG_PAGE,
 };
-use super::{ok, read_body};
+use super::{ok, parse_json, read_body};
+use crate::core::{self as uc, Responder};
 use crate::error::ApiError;
-use crate::service::{self, Responder};
 use crate::Shared;
 
 const PAGE_HTML: &str = include_str!("assets/page.html");
@@ -132,14 +132,14 @@ fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Re
     params(SessionPath, Binding),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 403, description = "The refusal page: the session is open on another device.", body = String,
+        (status = 409, description = "The refusal page: the session is open on another device.", body = String,
          content_type = "text/html"),
         (status = 404, description = "The not-found page.", body = String, content_type = "text/html"),
         ServerError,
     )
 )]
 async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    match service::open(&shared, &id, token(&headers)) {
+    match uc::open(&shared, &id, token(&headers)) {
         Ok(t) => {
             let mut r = Html(PAGE_HTML).into_response();
             page_headers(&mut r);
@@ -147,7 +147,7 @@ async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
             r
         }
         Err(e) if e.code == ErrorCode::BoundElsewhere => html_message(
-            StatusCode::FORBIDDEN,
+            StatusCode::CONFLICT,
             "refusal",
             "This verification is open on another device",
             "For your security, a verification link works only in the browser that opened it first. \
@@ -169,7 +169,7 @@ async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
     operation_id = "openPage",
     tag = TAG_PAGE,
     summary = "Open the session: the first call binds it",
-    description = "No body. Again with the same binding: 200. Without it, once bound: 403.",
+    description = "No body. Again with the same binding: 200. Without it, once bound: 409 `session/bound-elsewhere`.",
     params(SessionPath, Binding),
     responses(
         (status = 200, description = "The binding token (also set as the `uip_bind` cookie).", body = OpenResponse,
@@ -185,13 +185,13 @@ async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
                      ("path.index" = "0"), ("header.X-UIP-Binding" = "$response.body#/binding")))),
          ),
          example = doc::open_example),
-        Forbidden, NotFound, ServerError,
+        NotFound, Conflict, ServerError,
     )
 )]
 async fn open(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    match service::open(&shared, &id, token(&headers)) {
+    match uc::open(&shared, &id, token(&headers)) {
         Ok(t) => {
-            let mut r = ok(&service::open_response(t.clone()));
+            let mut r = ok(&uc::open_response(t.clone()));
             set_cookie(&mut r, &id, &t);
             r
         }
@@ -208,7 +208,7 @@ async fn open(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
     params(SessionPath, Binding),
     responses(
         (status = 200, description = "The state.", body = PageState, example = doc::page_state_example),
-        Forbidden, NotFound, ServerError,
+        NotFound, Conflict, ServerError,
     )
 )]
 async fn state(
@@ -216,7 +216,7 @@ async fn state(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::state(&shared, &id, token(&headers))?))
+    Ok(ok(&uc::state(&shared, &id, token(&headers))?))
 }
 
 #[utoipa::path(
@@ -229,7 +229,7 @@ async fn state(
     responses(
         (status = 200, description = "What the wallet is asked for; the nonce is the active step's.",
          body = WalletRequest, example = doc::wallet_request_example),
-        Forbidden, NotFound, Conflict, ServerError,
+        NotFound, Conflict, ServerError,
     )
 )]
 async fn request(
@@ -237,7 +237,7 @@ async fn request(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&service::wallet_request(&shared, &id, token(&headers))?))
+    Ok(ok(&uc::wallet_request(&shared, &id, token(&headers))?))
 }
 
 #[utoipa::path(
@@ -254,7 +254,7 @@ async fn request(
     responses(
         (status = 200, description = "The document's bytes, with its uploaded content type.",
          content((String = "application/octet-stream"), (String = "*/*"))),
-        Forbidden, NotFound, Gone, ServerError,
+        NotFound, Conflict, Gone, ServerError,
     )
 )]
 async fn document(
@@ -263,7 +263,7 @@ async fn document(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let index: usize = index.parse().map_err(|_| ApiError::not_found("document"))?;
-    let doc = service::document(&shared, &id, token(&headers), index)?;
+    let doc = uc::document(&shared, &id, token(&headers), index)?;
     let content_type = HeaderValue::from_str(&doc.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = format!("inline; filename=\"{}\"", doc.name.replace(['"', '\\', '\r', '\n'], "_"));
@@ -283,7 +283,7 @@ async fn document(
     operation_id = "walletResponse",
     tag = TAG_PAGE,
     summary = "Submit the wallet's answer for the active step",
-    description = "Checks in order: binding (403), session active (409 `session/not-active`), nonce \
+    description = "Checks in order: binding (409 `session/bound-elsewhere`), session active (409 `session/not-active`), nonce \
                    (409 `session/stale-nonce`), wallet supports the primitive (422), then the credential. \
                    A failed verification is a processed request: 200 with `outcome: failed`.",
     params(SessionPath, Binding),
@@ -291,7 +291,7 @@ async fn document(
     responses(
         (status = 200, description = "The page state after the answer, and its outcome.", body = ResponseResult,
          example = doc::response_result_example),
-        BodyErrors, Forbidden, NotFound, Conflict, Unprocessable, ServerError,
+        BodyErrors, NotFound, Conflict, Unprocessable, ServerError,
     )
 )]
 async fn response(
@@ -301,5 +301,7 @@ async fn response(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, MAX_JSON_BODY).await?;
-    Ok(ok(&service::respond(&shared, &id, Responder::Browser(token(&headers)), &bytes)?))
+    // A body that does not parse is reported after the binding check (docs/DECISIONS.md §7).
+    let answer = parse_json::<WalletResponse>(&bytes);
+    Ok(ok(&uc::respond(&shared, &id, Responder::Browser(token(&headers)), answer)?))
 }

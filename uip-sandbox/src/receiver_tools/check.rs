@@ -11,7 +11,8 @@ use uip_types::{
 use super::events::{fresh_session_id, realistic_event, Delivery, EventKind, EventOptions};
 use super::send::{self, BadUrl, Outcome};
 use super::unix_now;
-use crate::delivery::{STALE_BY_S, WRONG_SECRET};
+use crate::core::WRONG_SECRET;
+use crate::delivery::STALE_BY_S;
 
 /// The event name of the "unknown event type" case.
 pub const UNKNOWN_EVENT: &str = "session.unknown_future";

@@ -8,7 +8,8 @@ use uip_types::WebhookSecret;
 use super::events::{realistic_event, Delivery, EventError, EventKind, EventOptions};
 use super::send::{self, BadUrl, Outcome};
 use super::unix_now;
-use crate::delivery::{STALE_BY_S, WRONG_SECRET};
+use crate::core::WRONG_SECRET;
+use crate::delivery::STALE_BY_S;
 
 /// One delivery to make.
 #[derive(Clone, Debug)]

@@ -42,51 +42,96 @@ struct Dirty {
 /// Most inbox entries kept per business.
 const INBOX_CAP: usize = 1000;
 
-/// Everything the sandbox knows.
+/// Everything the sandbox knows. Its fields are private: every change goes through a method
+/// that records what it touched, so that the next flush writes it (nothing changed in memory
+/// can be left out of the database).
 #[derive(Default)]
 pub(crate) struct State {
-    pub businesses: HashMap<String, Business>,
+    businesses: HashMap<String, Business>,
     /// API key hash → business id.
-    pub keys: HashMap<String, String>,
-    pub sessions: HashMap<SessionId, Session>,
+    keys: HashMap<String, String>,
+    sessions: HashMap<SessionId, Session>,
     /// Document bytes per session (None once purged).
-    pub documents: HashMap<SessionId, Vec<Option<Bytes>>>,
+    documents: HashMap<SessionId, Vec<Option<Bytes>>>,
     /// Non-terminal sessions (what the expiry sweep looks at).
-    pub active: HashSet<SessionId>,
-    pub idempotency: HashMap<(String, String), IdempotencyRecord>,
-    pub deliveries: HashMap<u64, Delivery>,
-    pub delivery_ids: HashMap<String, u64>,
+    active: HashSet<SessionId>,
+    idempotency: HashMap<(String, String), IdempotencyRecord>,
+    deliveries: HashMap<u64, Delivery>,
+    delivery_ids: HashMap<String, u64>,
     /// Per session, the open deliveries in order; the head is the only one that may be attempted.
-    pub queues: HashMap<SessionId, VecDeque<u64>>,
-    /// Heads ready to attempt, by due time (real). Private: [`State::schedule`] and
-    /// [`State::pop_due`] keep it and `due_of` in step.
+    queues: HashMap<SessionId, VecDeque<u64>>,
+    /// Heads ready to attempt, by due time (real). [`State::schedule`] and [`State::pop_due`]
+    /// keep it and `due_of` in step.
     due: BTreeSet<(Timestamp, u64)>,
     /// The entry each scheduled delivery has in `due`.
     due_of: HashMap<u64, Timestamp>,
     /// Heads being attempted right now.
-    pub in_flight: HashSet<u64>,
-    pub next_seq: u64,
+    in_flight: HashSet<u64>,
+    next_seq: u64,
     /// Per business: deliveries in the order they were made (the log).
-    pub delivery_log: HashMap<String, Vec<u64>>,
-    pub faults: HashMap<String, FaultPlan>,
-    pub inbox: HashMap<String, VecDeque<InboxEntry>>,
+    delivery_log: HashMap<String, Vec<u64>>,
+    faults: HashMap<String, FaultPlan>,
+    inbox: HashMap<String, VecDeque<InboxEntry>>,
     dirty: Dirty,
 }
 
 impl State {
+    // ---- businesses ----
+
+    pub fn business(&self, id: &str) -> Option<&Business> {
+        self.businesses.get(id)
+    }
+
     pub fn business_by_key(&self, key_hash: &str) -> Option<&Business> {
         self.keys.get(key_hash).and_then(|id| self.businesses.get(id))
     }
 
+    /// Every business, in no particular order.
+    #[cfg(test)]
+    pub fn businesses(&self) -> impl Iterator<Item = &Business> {
+        self.businesses.values()
+    }
+
     pub fn insert_business(&mut self, b: Business) {
+        if let Some(old) = self.businesses.get(&b.id) {
+            if old.api_key_hash != b.api_key_hash {
+                self.keys.remove(&old.api_key_hash);
+            }
+        }
         self.keys.insert(b.api_key_hash.clone(), b.id.clone());
         self.dirty.businesses.insert(b.id.clone());
         self.businesses.insert(b.id.clone(), b);
     }
 
-    pub fn business_mut(&mut self, id: &str) -> Option<&mut Business> {
+    /// Changes a business; it is always marked for saving. `None` when unknown.
+    pub fn update_business<R>(&mut self, id: &str, f: impl FnOnce(&mut Business) -> R) -> Option<R> {
+        let b = self.businesses.get_mut(id)?;
+        let key_before = b.api_key_hash.clone();
+        let r = f(b);
+        if b.api_key_hash != key_before {
+            let (new_key, bid) = (b.api_key_hash.clone(), b.id.clone());
+            self.keys.remove(&key_before);
+            self.keys.insert(new_key, bid);
+        }
         self.dirty.businesses.insert(id.to_owned());
-        self.businesses.get_mut(id)
+        Some(r)
+    }
+
+    // ---- sessions ----
+
+    pub fn session(&self, id: &str) -> Option<&Session> {
+        self.sessions.get(id)
+    }
+
+    /// Every session, in no particular order.
+    #[cfg(test)]
+    pub fn sessions(&self) -> impl Iterator<Item = &Session> {
+        self.sessions.values()
+    }
+
+    /// The ids of the sessions that are not terminal (what the expiry sweep looks at).
+    pub fn active_sessions(&self) -> impl Iterator<Item = &SessionId> {
+        self.active.iter()
     }
 
     pub fn insert_session(&mut self, s: Session, documents: Vec<Bytes>) {
@@ -94,22 +139,33 @@ impl State {
             self.documents.insert(s.id.clone(), documents.into_iter().map(Some).collect());
             self.dirty.new_documents.push(s.id.clone());
         }
-        self.active.insert(s.id.clone());
+        if s.status.is_terminal() {
+            self.active.remove(&s.id);
+        } else {
+            self.active.insert(s.id.clone());
+        }
         self.dirty.sessions.insert(s.id.clone());
         self.sessions.insert(s.id.clone(), s);
     }
 
-    /// A session of this business (a foreign id is the same as an unknown one).
-    pub fn session_of(&self, business_id: &str, id: &str) -> Option<&Session> {
-        self.sessions.get(id).filter(|s| s.business_id == business_id)
+    /// Changes a session; it is always marked for saving, the document bytes it no longer
+    /// needs are dropped and the active set is kept right. `None` when unknown.
+    pub fn update_session<R>(&mut self, id: &str, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
+        let s = self.sessions.get_mut(id)?;
+        let r = f(s);
+        let id = s.id.clone();
+        self.after_session_change(&id);
+        Some(r)
     }
 
-    /// Marks a session changed after the caller mutated it: purges document bytes it no longer
-    /// needs and keeps the active set right.
-    pub fn touch_session(&mut self, id: &SessionId) {
+    /// Purges document bytes a changed session no longer needs, keeps the active set right, and
+    /// marks the session for saving.
+    fn after_session_change(&mut self, id: &SessionId) {
         let Some(s) = self.sessions.get(id) else { return };
         if s.status.is_terminal() {
             self.active.remove(id);
+        } else {
+            self.active.insert(id.clone());
         }
         if let Some(docs) = self.documents.get_mut(id) {
             for (i, d) in s.documents.iter().enumerate() {
@@ -126,6 +182,17 @@ impl State {
         self.dirty.sessions.insert(id.clone());
     }
 
+    /// The bytes of a session's document (None when unknown or purged).
+    pub fn document_bytes(&self, session_id: &str, index: usize) -> Option<Bytes> {
+        self.documents.get(session_id).and_then(|d| d.get(index).cloned().flatten())
+    }
+
+    // ---- idempotency ----
+
+    pub fn idempotency(&self, key: &(String, String)) -> Option<&IdempotencyRecord> {
+        self.idempotency.get(key)
+    }
+
     pub fn put_idempotency(&mut self, key: (String, String), rec: IdempotencyRecord) {
         self.dirty.idempotency.insert(key.clone());
         self.idempotency.insert(key, rec);
@@ -134,6 +201,46 @@ impl State {
     pub fn remove_idempotency(&mut self, key: &(String, String)) {
         if self.idempotency.remove(key).is_some() {
             self.dirty.idempotency_removed.push(key.clone());
+        }
+    }
+
+    // ---- faults and inbox (in memory only) ----
+
+    pub fn faults_mut(&mut self) -> &mut HashMap<String, FaultPlan> {
+        &mut self.faults
+    }
+
+    pub fn inbox(&self, business_id: &str) -> impl Iterator<Item = &InboxEntry> {
+        self.inbox.get(business_id).into_iter().flatten()
+    }
+
+    // ---- deliveries ----
+
+    pub fn delivery(&self, seq: u64) -> Option<&Delivery> {
+        self.deliveries.get(&seq)
+    }
+
+    pub fn delivery_seq(&self, delivery_id: &str) -> Option<u64> {
+        self.delivery_ids.get(delivery_id).copied()
+    }
+
+    /// A business's deliveries in the order they were made.
+    pub fn deliveries_of(&self, business_id: &str) -> impl Iterator<Item = &Delivery> {
+        self.delivery_log.get(business_id).into_iter().flatten().filter_map(|seq| self.deliveries.get(seq))
+    }
+
+    /// Every delivery, in no particular order.
+    #[cfg(test)]
+    pub fn deliveries(&self) -> impl Iterator<Item = &Delivery> {
+        self.deliveries.values()
+    }
+
+    /// Marks a queue head as being attempted (or no longer).
+    pub fn set_in_flight(&mut self, seq: u64, in_flight: bool) {
+        if in_flight {
+            self.in_flight.insert(seq);
+        } else {
+            self.in_flight.remove(&seq);
         }
     }
 
@@ -231,20 +338,27 @@ impl State {
             }
         }
         if let Some(n) = next {
-            if let Some(d) = self.delivery_mut(n) {
+            let due = self.update_delivery(n, |d| {
                 let due = d.next_attempt_at.unwrap_or(real_now).max(real_now);
                 d.next_attempt_at = Some(due);
                 // Its retry horizon counts from when it may first be attempted, not from when
                 // it was queued behind the head that just finished.
                 d.round_started_at = d.round_started_at.max(real_now);
+                due
+            });
+            if let Some(due) = due {
                 self.schedule(n, due);
             }
         }
     }
 
-    pub fn delivery_mut(&mut self, seq: u64) -> Option<&mut Delivery> {
+    /// Changes a delivery; it is always marked for saving (and its schedule kept in step).
+    /// `None` when unknown.
+    pub fn update_delivery<R>(&mut self, seq: u64, f: impl FnOnce(&mut Delivery) -> R) -> Option<R> {
+        let d = self.deliveries.get_mut(&seq)?;
+        let r = f(d);
         self.dirty.deliveries.insert(seq);
-        self.deliveries.get_mut(&seq)
+        Some(r)
     }
 
     pub fn push_inbox(&mut self, business_id: &str, entry: InboxEntry) {

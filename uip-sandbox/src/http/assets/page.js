@@ -202,7 +202,7 @@
   }
 
   function handleFatalStatus(res) {
-    if (res.status === 403) {
+    if (res.status === 409 && res.body && res.body.code === "session/bound-elsewhere") {
       refusal();
       return true;
     }
@@ -530,7 +530,7 @@
     if (url) {
       // A plain link: the user decides when to leave. Never an automatic redirect.
       el.returnLink.setAttribute("href", url.href);
-      el.returnLink.textContent = "Return to " + url.host;
+      el.returnLink.textContent = "Return to " + businessName();
       show(el.returnWrap, true);
     } else {
       el.returnLink.setAttribute("href", "#");

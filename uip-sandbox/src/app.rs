@@ -1,0 +1,96 @@
+//! The composition root: the one place that builds a sandbox from its settings — the store,
+//! the shared state, the default business, the router — and starts its tasks (the server, the
+//! webhook dispatcher, the expiry sweep). The binary and [`crate::Sandbox`] start it through
+//! `Sandbox::builder()`; the fuzz harness builds it without a socket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uip_types::sandbox::BusinessCredentials;
+
+use crate::config::Settings;
+use crate::core::{self as uc, SeedBusiness, Shared};
+use crate::{delivery, http, server};
+
+/// The id the default business gets when it is first created.
+const DEFAULT_BUSINESS_ID: &str = "biz_default";
+/// The default business's name and starting balance.
+const DEFAULT_BUSINESS_NAME: &str = "Sandbox business";
+const DEFAULT_BALANCE_CENTS: u64 = 100_000;
+
+/// A built sandbox, not yet serving.
+pub(crate) struct App {
+    pub shared: Arc<Shared>,
+    pub router: axum::Router,
+    /// The default business's credentials as seeded.
+    pub credentials: BusinessCredentials,
+}
+
+impl App {
+    /// Builds everything from `settings`. `bound_url` is `http://` + the address the server
+    /// listens on: the public URL and the default webhook URL (the built-in inbox) default to it.
+    pub fn build(settings: Settings, bound_url: &str) -> Result<App, String> {
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| bound_url.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        let origin = url::Url::parse(&public_url)
+            .map_err(|e| format!("--public-url {public_url}: {e}"))?
+            .origin()
+            .ascii_serialization();
+        let delivery_http = reqwest::Client::builder()
+            .timeout(settings.delivery_timeout)
+            .connect_timeout(settings.delivery_timeout.min(Duration::from_secs(5)))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("uip-sandbox/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let webhook_url =
+            settings.webhook_url.clone().unwrap_or_else(|| format!("{bound_url}/_sandbox/inbox"));
+        let seed = SeedBusiness {
+            id: DEFAULT_BUSINESS_ID,
+            name: DEFAULT_BUSINESS_NAME,
+            api_key: &settings.api_key,
+            webhook_secret: &settings.webhook_secret,
+            webhook_url: Some(webhook_url),
+            balance_cents: DEFAULT_BALANCE_CENTS,
+            trust: settings.trust,
+        };
+        let shared = Shared::open(settings.clone(), public_url, origin, delivery_http)?;
+        let credentials = uc::seed_business(&shared, seed).map_err(|e| e.to_string())?;
+        let shared = Arc::new(shared);
+        let router = http::router(shared.clone());
+        Ok(App { shared, router, credentials })
+    }
+
+    /// Starts serving on `listener`, the dispatcher and the expiry sweep; they stop when
+    /// `shutdown` flips.
+    pub fn start(&self, listener: TcpListener, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(server::serve(listener, self.router.clone(), shutdown.clone())));
+        tasks.push(tokio::spawn(delivery::run(self.shared.clone(), shutdown.clone())));
+        let sweep_every = self.shared.settings.expiry_sweep;
+        if !sweep_every.is_zero() {
+            let shared = self.shared.clone();
+            let mut rx = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(sweep_every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => uc::sweep(&shared),
+                        _ = rx.changed() => return,
+                    }
+                }
+            }));
+        }
+        self.shared.wake_delivery();
+        tasks
+    }
+}

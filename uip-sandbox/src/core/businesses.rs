@@ -1,0 +1,213 @@
+//! Businesses: authentication, the control API's business routes, the clock, injected faults,
+//! and seeding the default business at start.
+
+use sha2::{Digest, Sha256};
+use uip_types::sandbox::{
+    BusinessCredentials, BusinessPatch, BusinessView, ClockNow, FaultPlan, NewBusiness, Trust,
+};
+use uip_types::{ErrorCode, WebhookSecret};
+
+use super::Shared;
+use crate::clock;
+use crate::engine::random_base62;
+use crate::error::ApiError;
+use crate::store::{Business, StoreError};
+
+/// Hex SHA-256 of a secret, the form in which keys and binding tokens are looked up.
+pub(crate) fn hash_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The business behind a Bearer key.
+pub(crate) fn authenticate(shared: &Shared, key: Option<&str>) -> Result<String, ApiError> {
+    let key = key.ok_or_else(|| {
+        ApiError::new(ErrorCode::MissingApiKey, "send the API key as `Authorization: Bearer <key>`")
+    })?;
+    let hash = hash_hex(key);
+    shared
+        .store
+        .read(|st| st.business_by_key(&hash).map(|b| b.id.clone()))
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "the API key is not valid"))
+}
+
+/// A new business with fresh credentials.
+fn new_business(
+    name: String,
+    api_key: String,
+    webhook_secret: String,
+    webhook_url: Option<String>,
+    balance_cents: u64,
+    trust: Trust,
+) -> (Business, BusinessCredentials) {
+    let b = Business {
+        id: random_base62("biz_", 16),
+        name,
+        api_key_hash: hash_hex(&api_key),
+        webhook_secret: webhook_secret.into(),
+        webhook_url,
+        balance_cents,
+        trust,
+        clock_offset_s: 0,
+    };
+    let creds = b.credentials(&api_key);
+    (b, creds)
+}
+
+fn check_webhook_url(url: &str) -> Result<(), ApiError> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
+        _ => Err(ApiError::new(ErrorCode::InvalidField, "webhook_url must be an absolute http(s) URL")
+            .param("webhook_url")),
+    }
+}
+
+/// `POST /_sandbox/businesses`.
+pub(crate) fn create_business(shared: &Shared, req: NewBusiness) -> Result<BusinessCredentials, ApiError> {
+    if let Some(u) = &req.webhook_url {
+        check_webhook_url(u)?;
+    }
+    let (b, creds) = new_business(
+        req.name.unwrap_or_else(|| "Sandbox business".to_owned()),
+        random_base62("uip_test_", 32),
+        random_base62("uip_whsec_", 32),
+        req.webhook_url,
+        req.balance_cents.unwrap_or(100_000),
+        req.trust.unwrap_or_default(),
+    );
+    shared.store.write(|st| st.insert_business(b))?;
+    Ok(creds)
+}
+
+/// A business to have at start (the default business; the fuzz harness's).
+pub(crate) struct SeedBusiness<'a> {
+    /// The id it gets when it is new.
+    pub id: &'a str,
+    pub name: &'a str,
+    pub api_key: &'a str,
+    pub webhook_secret: &'a str,
+    pub webhook_url: Option<String>,
+    pub balance_cents: u64,
+    pub trust: Trust,
+}
+
+/// Seeds a business, or — when one with this API key is stored already — refreshes its
+/// webhook secret, URL and trust.
+pub(crate) fn seed_business(
+    shared: &Shared,
+    seed: SeedBusiness<'_>,
+) -> Result<BusinessCredentials, StoreError> {
+    let key_hash = hash_hex(seed.api_key);
+    shared.store.write(|st| {
+        let existing = st.business_by_key(&key_hash).map(|b| b.id.clone());
+        let refreshed = existing.and_then(|id| {
+            st.update_business(&id, |b| {
+                b.webhook_secret = seed.webhook_secret.into();
+                b.webhook_url = seed.webhook_url.clone();
+                b.trust = seed.trust;
+                b.credentials(seed.api_key)
+            })
+        });
+        if let Some(creds) = refreshed {
+            return creds;
+        }
+        let (mut b, _) = new_business(
+            seed.name.to_owned(),
+            seed.api_key.to_owned(),
+            seed.webhook_secret.to_owned(),
+            seed.webhook_url.clone(),
+            seed.balance_cents,
+            seed.trust,
+        );
+        seed.id.clone_into(&mut b.id);
+        let creds = b.credentials(seed.api_key);
+        st.insert_business(b);
+        creds
+    })
+}
+
+/// A business's current webhook secret.
+pub(crate) fn webhook_secret(shared: &Shared, biz: &str) -> Option<WebhookSecret> {
+    shared.store.read(|st| st.business(biz).map(|b| b.webhook_secret.clone()))
+}
+
+/// `GET /_sandbox/business`.
+pub(crate) fn business_view(shared: &Shared, biz: &str) -> Result<BusinessView, ApiError> {
+    shared
+        .store
+        .read(|st| st.business(biz).map(Business::view))
+        .ok_or_else(|| ApiError::not_found("business"))
+}
+
+/// `PATCH /_sandbox/business`.
+pub(crate) fn patch_business(
+    shared: &Shared,
+    biz: &str,
+    patch: BusinessPatch,
+) -> Result<BusinessView, ApiError> {
+    if let Some(Some(u)) = &patch.webhook_url {
+        check_webhook_url(u)?;
+    }
+    let view = shared.store.write(|st| {
+        st.update_business(biz, |b| {
+            if let Some(u) = patch.webhook_url {
+                b.webhook_url = u;
+            }
+            if let Some(n) = patch.balance_cents {
+                b.balance_cents = n;
+            }
+            if let Some(t) = patch.trust {
+                b.trust = t;
+            }
+            if let Some(n) = patch.name {
+                b.name = n;
+            }
+            if patch.rotate_webhook_secret == Some(true) {
+                b.webhook_secret = random_base62("uip_whsec_", 32).into();
+            }
+            b.view()
+        })
+    })?;
+    view.ok_or_else(|| ApiError::not_found("business"))
+}
+
+/// `POST /_sandbox/clock/advance`.
+pub(crate) fn advance_clock(shared: &Shared, biz: &str, seconds: i64) -> Result<ClockNow, ApiError> {
+    let now = shared.store.write(|st| {
+        st.update_business(biz, |b| {
+            b.clock_offset_s = b.clock_offset_s.saturating_add(seconds);
+            clock::secs(b.now())
+        })
+    })?;
+    let now = now.ok_or_else(|| ApiError::not_found("business"))?;
+    Ok(ClockNow { now })
+}
+
+/// `POST /_sandbox/faults`.
+pub(crate) fn set_faults(shared: &Shared, biz: &str, plan: FaultPlan) -> Result<FaultPlan, ApiError> {
+    shared.store.write(|st| {
+        if plan.fail_next == 0 {
+            st.faults_mut().remove(biz);
+        } else {
+            st.faults_mut().insert(biz.to_owned(), plan.clone());
+        }
+    })?;
+    Ok(plan)
+}
+
+/// Takes one injected fault of this business, if any is armed.
+pub(crate) fn take_fault(shared: &Shared, biz: &str) -> Option<serde_json::Value> {
+    shared
+        .store
+        .write(|st| {
+            let faults = st.faults_mut();
+            let plan = faults.get_mut(biz)?;
+            let with = plan.with.clone();
+            plan.fail_next = plan.fail_next.saturating_sub(1);
+            if plan.fail_next == 0 {
+                faults.remove(biz);
+            }
+            Some(with)
+        })
+        .ok()
+        .flatten()
+}
