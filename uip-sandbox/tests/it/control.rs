@@ -1,7 +1,7 @@
 //! The control API (docs/DECISIONS.md §8, §10): businesses, personas, simulate, faults, deliveries and
 //! the inbox.
 
-mod common;
+use crate::support as common;
 
 use std::time::{Duration, Instant};
 

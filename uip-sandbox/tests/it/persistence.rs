@@ -1,7 +1,7 @@
 //! SQLite persistence: the sandbox binary killed with SIGKILL while deliveries are pending and
 //! restarted on the same file, a graceful SIGTERM stop, and a library-level restart.
 
-mod support_delivery;
+use crate::support::delivery as support_delivery;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,7 @@
 //! Every row of docs/UIP-API.md §4.2 driven over HTTP: open, steps, gates, continue/stop, terminal
 //! states, verification failures per persona, declines, billing and funds running out.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use serde_json::{json, Value};

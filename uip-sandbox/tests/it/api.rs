@@ -1,7 +1,7 @@
 //! The business API over HTTP: create (shape, every 400 code with its param, 401, 413, 415,
 //! 422, 402, order of checks), reads, error shapes, wallets and catalog.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use serde_json::{json, Value};

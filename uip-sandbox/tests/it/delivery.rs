@@ -2,7 +2,7 @@
 //! concurrency, redelivery faults, the built-in inbox and `Sandbox::next_event` — against real
 //! HTTP receivers that verify with uip-webhook-verify.
 
-mod support_delivery;
+use crate::support::delivery as support_delivery;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

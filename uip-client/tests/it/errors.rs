@@ -1,6 +1,6 @@
 //! Error answers: every status and code of the contract, and bodies that are not JSON.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use uip_client::{Error, ErrorCode, RetryPolicy, TransportErrorKind};

@@ -3,7 +3,7 @@
 //! Alone in its own test binary: `tracing` caches per-callsite interest globally, so a test
 //! running concurrently without a subscriber could hide these events.
 
-mod common;
+use crate::support as common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! Audits (docs/DECISIONS.md §6): fields, the hash chain recomputed independently (our own JCS + SHA-256),
 //! proofs per primitive against the webhooks, and 404s that do not tell foreign from missing.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! Expiry by session TTL and by step window on the business clock, lazily on access and by the
 //! sweep; `clock/advance` validation.
 
-mod common;
+use crate::support as common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Secrets and capabilities stay out of Debug output and logs.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use uip_client::Client;

@@ -1,7 +1,7 @@
 //! Audit records and their hash chain (docs/DECISIONS.md §6): `record_hash` = sha256: + hex(SHA-256(JCS(
 //! record without record_hash and ts_token))), stage 0 links to the genesis hash.
 
-mod common;
+use crate::support as common;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

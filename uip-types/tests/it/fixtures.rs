@@ -3,7 +3,7 @@
 //! and where the example is already in canonical form, serializing reproduces it exactly (as a
 //! JSON value).
 
-mod common;
+use crate::support as common;
 
 use common::{fixture, round_trip};
 use serde_json::json;

@@ -8,11 +8,11 @@ use uip_sandbox::Sandbox;
 
 /// The router's source files and the prefix each one's routes are mounted under.
 const ROUTER_SOURCES: &[(&str, &str)] = &[
-    ("api.rs", include_str!("../src/http/api.rs")),
-    ("page.rs", include_str!("../src/http/page.rs")),
-    ("control.rs", include_str!("../src/http/control.rs")),
-    ("openapi.rs", include_str!("../src/http/openapi.rs")),
-    ("mod.rs", include_str!("../src/http/mod.rs")),
+    ("api.rs", include_str!("../../src/http/api.rs")),
+    ("page.rs", include_str!("../../src/http/page.rs")),
+    ("control.rs", include_str!("../../src/http/control.rs")),
+    ("openapi.rs", include_str!("../../src/http/openapi.rs")),
+    ("mod.rs", include_str!("../../src/http/mod.rs")),
 ];
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options", "trace"];

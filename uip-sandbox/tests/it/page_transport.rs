@@ -1,7 +1,7 @@
 //! The hosted page's transport (docs/DECISIONS.md §7): binding by header and cookie, refusal of a
 //! second device, nonces, order of the response checks, wallets, unknown sessions, /state.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! Audits, catalog and wallets.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use uip_client::{Primitive, Proof, WalletId};

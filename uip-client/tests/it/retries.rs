@@ -1,6 +1,6 @@
 //! Retries: backoff, Retry-After, idempotent creates, the attempt cap, and continue/stop.
 
-mod common;
+use crate::support as common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Multipart creates: the parts on the wire, and the limits checked before sending.
 
-mod common;
+use crate::support as common;
 
 use bytes::Bytes;
 use common::*;

@@ -1,7 +1,7 @@
 //! `sign` sessions: the multipart create, the manifest and its document_hash recomputed
 //! independently, the exact bytes on the page, purge, limits and the device signature.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! concurrent duplicates, scope per business, retention on the business clock, and its place in
 //! the order of checks.
 
-mod common;
+use crate::support as common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! enum values are kept as `Other(..)` and written back verbatim, unknown webhook events are kept
 //! whole.
 
-mod common;
+use crate::support as common;
 
 use common::fixture;
 use serde_json::{json, Value};

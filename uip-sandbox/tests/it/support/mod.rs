@@ -2,6 +2,8 @@
 //! raw HTTP calls that keep status, headers and body, and a "browser" for the hosted page.
 #![allow(dead_code)]
 
+pub mod delivery;
+
 use std::time::Duration;
 
 use base64::Engine as _;

@@ -1,7 +1,7 @@
 //! Webhooks as a real receiver sees them: headers, an HMAC recomputed independently (key = the
 //! whole `uip_whsec_…` string), real-time timestamps, stable ids and bodies across retries, order.
 
-mod common;
+use crate::support as common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! Session endpoints: what goes on the wire and what comes back.
 
-mod common;
+use crate::support as common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
