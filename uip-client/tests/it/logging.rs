@@ -1,7 +1,8 @@
 //! Logs name route templates, never session ids, keys or URLs.
 //!
-//! Alone in its own test binary: `tracing` caches per-callsite interest globally, so a test
-//! running concurrently without a subscriber could hide these events.
+//! The test runs alone in a process of its own ([`alone_in_own_process`]): `tracing` caches
+//! per-callsite interest globally, so a test running concurrently without a subscriber could
+//! hide these events.
 
 use crate::support as common;
 
@@ -44,6 +45,9 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 #[tokio::test(flavor = "current_thread")]
 async fn logs_name_route_templates_never_ids_keys_or_urls() {
+    if !alone_in_own_process("logging::logs_name_route_templates_never_ids_keys_or_urls") {
+        return;
+    }
     let logs = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())

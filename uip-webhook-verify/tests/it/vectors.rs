@@ -32,12 +32,8 @@ fn vectors_path() -> PathBuf {
 
 fn load() -> File {
     let path = vectors_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the signature vectors must exist at {}: {e}",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the signature vectors must exist at {}: {e}", path.display()));
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not a valid vectors file: {e}", path.display()))
 }

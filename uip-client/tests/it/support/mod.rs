@@ -50,3 +50,28 @@ pub fn error(status: u16, code: &str, message: &str) -> wiremock::ResponseTempla
 pub async fn received(server: &MockServer) -> Vec<wiremock::Request> {
     server.received_requests().await.expect("request recording is on")
 }
+
+/// Runs the test `name` (its full path, e.g. `logging::some_test`) alone in a fresh process of
+/// this test binary, and returns `true` there; in the calling process it waits for that run,
+/// asserts that exactly this one test ran and passed, and returns `false`.
+///
+/// For tests that install a `tracing` subscriber: `tracing` caches per-callsite interest for the
+/// whole process, so tests running concurrently in one binary (without a subscriber) can make a
+/// callsite look uninteresting and hide the events the test looks for.
+pub fn alone_in_own_process(name: &str) -> bool {
+    const CHILD: &str = "UIP_TEST_ALONE";
+    if std::env::var_os(CHILD).is_some_and(|v| v == name) {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .args([name, "--exact", "--test-threads=1", "--include-ignored"])
+        .env(CHILD, name)
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{name} failed in its own process:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("test result: ok. 1 passed"), "{name} did not run in its own process:\n{stdout}");
+    false
+}
