@@ -218,3 +218,16 @@ pub fn light_sign_hash(terms: &str) -> String {
 pub fn fault(n: u32, with: Value) -> Value {
     json!({ "fail_next": n, "with": with })
 }
+
+/// The HTTP status and error code of a refused sandbox call (the hosted page's or the control
+/// API's), so that a test asserts exactly how it was refused.
+///
+/// # Panics
+/// When the call succeeded, or failed in another way (transport, timeout).
+#[track_caller]
+pub fn refusal<T: std::fmt::Debug>(result: Result<T, uip_sandbox::SandboxError>) -> (u16, String) {
+    match result {
+        Err(uip_sandbox::SandboxError::Api { status, body }) => (status, body.code.to_string()),
+        other => panic!("expected an error answer from the sandbox, got {other:?}"),
+    }
+}

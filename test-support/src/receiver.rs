@@ -86,6 +86,8 @@ pub struct Arrival {
     pub method: Method,
     /// The request path.
     pub path: String,
+    /// Every request header.
+    pub headers: HeaderMap,
     /// `X-UIP-Delivery-Id` (empty when absent).
     pub delivery_id: String,
     /// `X-UIP-Event` (empty when absent).
@@ -346,6 +348,7 @@ async fn receive(
     let mut arrival = Arrival {
         method,
         path: uri.path().to_owned(),
+        headers: headers.clone(),
         delivery_id: header(uip_types::HEADER_DELIVERY_ID),
         event: header(uip_types::HEADER_EVENT),
         timestamp: header(uip_types::HEADER_TIMESTAMP),

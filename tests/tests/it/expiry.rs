@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use uip_client::{ErrorCode, SessionStatus};
-use uip_e2e::{ended, names, Env, WAIT};
+use uip_e2e::{ended, names, refusal, Env, WAIT};
 use uip_types::SESSION_EXPIRED;
 
 #[tokio::test]
@@ -33,7 +33,7 @@ async fn expired_by_session_ttl_on_the_next_get() {
     // The user arrives too late: whether or not the page still opens, there is nothing to answer.
     let user = env.sandbox.user(id);
     let _ = user.open().await;
-    assert!(user.request().await.is_err());
+    assert_eq!(refusal(user.request().await), (409, "session/not-active".to_owned()));
 }
 
 #[tokio::test]

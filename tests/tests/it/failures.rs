@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use uip_client::{Error, ErrorCode, SessionStatus};
-use uip_e2e::{ended, names, step, Env, WAIT};
+use uip_e2e::{ended, names, refusal, step, Env, WAIT};
 use uip_sandbox::Trust;
 use uip_types::sandbox::ResponseOutcome;
 use uip_types::SESSION_FAILED;
@@ -31,7 +31,7 @@ async fn fails_with(env: &Env, persona: &str, reason: &str) {
     assert_eq!(env.business().await.balance_cents, balance_before, "{persona}");
     let err = env.client.get_audit(format!("{id}_0")).await.unwrap_err();
     assert!(matches!(err, Error::Api { status: 404, .. }), "{err:?}");
-    assert!(user.share().await.is_err());
+    assert_eq!(refusal(user.share().await), (409, "session/not-active".to_owned()), "{persona}");
 }
 
 #[tokio::test]

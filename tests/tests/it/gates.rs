@@ -1,7 +1,7 @@
 //! Gated sessions: the business reads the gate step's webhook, then continues or stops.
 
 use uip_client::{Block, Error, ErrorCode, Primitive, SessionStatus};
-use uip_e2e::{ended, names, step, Env, WAIT};
+use uip_e2e::{ended, names, refusal, step, Env, WAIT};
 use uip_types::sandbox::ResponseOutcome;
 use uip_types::{StepResult, SESSION_COMPLETED, SESSION_STOPPED};
 
@@ -29,8 +29,7 @@ async fn gate_then_continue_then_completed() {
     let view = env.client.get_session(&session.id).await.unwrap();
     assert_eq!((view.status, view.current_step), (SessionStatus::AwaitingDecision, 0));
     // The user cannot go on by themselves.
-    let err = user.request().await.unwrap_err();
-    assert!(err.to_string().contains("409"), "{err}");
+    assert_eq!(refusal(user.request().await), (409, "session/not-active".to_owned()));
 
     // Decide on the claims from the webhook.
     let StepResult::Identify { claims } = &gate.result else { panic!("{:?}", gate.result) };
@@ -74,7 +73,7 @@ async fn gate_then_stop() {
 
     // The verified step stays billed; the skipped one is not; the page is closed.
     assert_eq!(env.business().await.balance_cents, balance_before - 1);
-    assert!(user.request().await.is_err());
+    assert_eq!(refusal(user.request().await), (409, "session/not-active".to_owned()));
     let view = env.client.get_session(&session.id).await.unwrap();
     assert_eq!(view.status, SessionStatus::Stopped);
 }

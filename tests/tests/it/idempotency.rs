@@ -43,17 +43,33 @@ async fn duplicate_create_with_an_idempotency_key_returns_the_same_session() {
     assert_eq!(names(&events), ["step.completed[0]", "session.completed"]);
 }
 
-/// Arms one fault, creates through the client with a known key, and checks that exactly one
-/// session exists under that key and that the fault was used up by the client's first attempt.
-async fn create_survives(env: &Env, client: &Client, with: serde_json::Value, key: &str) -> Duration {
+/// Arms one fault, creates through the client with a known key, and checks that the fault was
+/// used up by the create (so the create needed a retry to succeed) and that exactly one session
+/// exists under that key. Returns how long the create took and the session's id.
+async fn create_survives(
+    env: &Env,
+    client: &Client,
+    with: serde_json::Value,
+    key: &str,
+) -> (Duration, String) {
     env.inject_fault(fault(1, with.clone())).await;
     let started = Instant::now();
     let session = client.session().age_verify(18).idempotency_key(key).send().await.unwrap();
     let took = started.elapsed();
     assert_eq!(session.status, SessionStatus::Created);
 
-    // The fault was consumed (by the first attempt): this read goes through untouched.
-    let view = client.get_session(&session.id).await.unwrap();
+    // The fault was consumed by the create: a read that met it would fail, as it is not retried.
+    // (The create is the only request between arming the fault and this read, so the create met
+    // the fault and succeeded only through the client's retry.)
+    let no_retries = Client::builder(env.sandbox.api_key().expose())
+        .base_url(env.sandbox.api_url())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let view = no_retries
+        .get_session(&session.id)
+        .await
+        .unwrap_or_else(|e| panic!("{with}: the fault was not used up by the create: {e}"));
     assert_eq!(view.status, SessionStatus::Created, "{with}");
 
     // Exactly one session under the key: a replay of the same request returns it.
@@ -73,7 +89,7 @@ async fn create_survives(env: &Env, client: &Client, with: serde_json::Value, ke
     user.share().await.unwrap();
     let events = env.receiver.wait_terminal(session.id.as_str(), WAIT).await;
     assert_eq!(names(&events), ["step.completed[0]", "session.completed"], "{with}");
-    took
+    (took, session.id.to_string())
 }
 
 #[tokio::test]
@@ -85,7 +101,7 @@ async fn client_retry_after_a_reset_makes_exactly_one_session() {
 #[tokio::test]
 async fn client_retry_after_a_503_makes_exactly_one_session() {
     let env = Env::start().await;
-    let took = create_survives(&env, &env.client, json!(503), "unavailable-1").await;
+    let (took, _) = create_survives(&env, &env.client, json!(503), "unavailable-1").await;
     assert!(took >= Duration::from_millis(900), "Retry-After: 1 was honoured ({took:?})");
 }
 
@@ -103,13 +119,18 @@ async fn client_retry_after_a_timeout_makes_exactly_one_session() {
         })
         .build()
         .unwrap();
-    let took = create_survives(&env, &client, json!("delay_ms:1500"), "timeout-1").await;
+    let started = Instant::now();
+    let (took, id) = create_survives(&env, &client, json!("delay_ms:1500"), "timeout-1").await;
     assert!(took >= Duration::from_millis(400), "the first attempt timed out ({took:?})");
-    // Let the stalled attempt finish server-side (or be dropped): still one session.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // The stalled attempt finishes server-side (or is dropped) about 1.5 s after it started; once
+    // it has, the key still names the client's session: the stalled attempt made no second one.
     let body = json!({"steps": [{"primitive": "age_verify", "params": {"min_age": 18}}]});
+    tokio::time::sleep_until((started + Duration::from_millis(1500)).into()).await;
     let replay = env.raw_create(&body, Some("timeout-1")).await;
+    assert_eq!(replay.status(), 200, "a replay of the key");
     assert_eq!(replay.headers().get("Idempotent-Replayed").unwrap(), "true");
+    let replayed: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(replayed["id"], id.as_str(), "the key names the client's session");
 }
 
 #[tokio::test]

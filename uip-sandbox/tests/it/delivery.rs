@@ -401,6 +401,7 @@ async fn drive(api: &Api, i: usize, id: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: run by .ci/slow-tests.sh"]
 async fn two_hundred_concurrent_sessions_against_a_flaky_receiver() {
     let rng = Mutex::new(rand::rngs::StdRng::seed_from_u64(0x5eed_0200));
     let receiver = Receiver::start(Some(SECRET), move |_, _| {

@@ -1,4 +1,6 @@
-//! Load and faults, bounded (about a minute in all; the tests take turns so their timings hold):
+//! Load and faults, bounded (about a minute in all; the tests take turns so their timings hold).
+//! Every test here is `#[ignore]`d: `.ci/slow-tests.sh` runs them (`cargo test --workspace --tests
+//! -- --ignored --test-threads=1`), so that `cargo test --workspace` stays quick.
 //!
 //! - 1,000 concurrent sessions whose webhooks go to a receiver that is slow, flaky (500s,
 //!   timeouts) and restarts, with a sandbox restart on its database file in the middle: every
@@ -180,6 +182,7 @@ fn expected_events(id: &str, kind: usize) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: run by .ci/slow-tests.sh"]
 async fn a_thousand_sessions_through_a_flaky_receiver_and_a_restart() {
     let _turn = TURN.lock().await;
     let started = Instant::now();
@@ -413,6 +416,7 @@ async fn healthy(http: &reqwest::Client, base: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: run by .ci/slow-tests.sh"]
 async fn bodies_and_headers_over_the_limits_are_refused_and_the_server_stays_up() {
     let _turn = TURN.lock().await;
     let sb = Sandbox::start().await;
@@ -585,6 +589,7 @@ async fn bodies_and_headers_over_the_limits_are_refused_and_the_server_stays_up(
 // Slow clients and many connections.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: run by .ci/slow-tests.sh"]
 async fn slowloris_clients_are_cut_off_while_others_are_served() {
     let _turn = TURN.lock().await;
     let sb = Sandbox::start().await;
@@ -656,6 +661,7 @@ fn open_fds(pid: u32) -> usize {
 /// The sandbox binary in its own process (so its file descriptors can be counted), with 10,000
 /// connections held open against it from this process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: run by .ci/slow-tests.sh"]
 async fn ten_thousand_open_connections_do_not_starve_other_clients() {
     let _turn = TURN.lock().await;
     const WANTED: u64 = 10_000;

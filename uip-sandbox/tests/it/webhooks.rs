@@ -3,58 +3,39 @@
 
 use crate::support as common;
 
-use std::sync::Arc;
-
 use common::*;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
+use uip_test_support::{Arrival, Receiver, Reply};
 
-/// One POST as received.
-#[derive(Debug)]
-struct Received {
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
+/// The shared receiver and how many of its requests the test has read.
+struct Hook {
+    receiver: Receiver,
+    read: usize,
 }
 
-impl Received {
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("header {name}"))
-    }
+/// The value of a header the delivery must carry.
+fn header<'a>(r: &'a Arrival, name: &str) -> &'a str {
+    r.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("header {name}"))
 }
 
-/// A receiver answering each POST with the next status of `script` (then 200), reporting every request.
-async fn receiver(script: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Received>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let script = Arc::new(Mutex::new(script.into_iter()));
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let tx = tx.clone();
-            let script = script.clone();
-            async move {
-                let mut h = reqwest::header::HeaderMap::new();
-                for (k, v) in &headers {
-                    h.insert(
-                        reqwest::header::HeaderName::from_bytes(k.as_str().as_bytes()).unwrap(),
-                        reqwest::header::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
-                    );
-                }
-                let _ = tx.send(Received { headers: h, body: body.to_vec() });
-                let status = script.lock().next().unwrap_or(200);
-                axum::http::StatusCode::from_u16(status).unwrap()
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, rx)
+/// A receiver answering each POST with the next status of `script` (then 200), recording every request.
+async fn receiver(script: Vec<u16>) -> (String, Hook) {
+    let script = Mutex::new(script.into_iter());
+    let receiver = Receiver::builder()
+        .path("/hook")
+        .reply(move |_, _| Reply::Status(script.lock().next().unwrap_or(200)))
+        .start()
+        .await;
+    (receiver.url().to_owned(), Hook { receiver, read: 0 })
 }
 
-async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
-    tokio::time::timeout(T, rx.recv()).await.expect("a delivery in time").expect("receiver alive")
+/// The next request the receiver got, in arrival order.
+async fn next(hook: &mut Hook) -> Arrival {
+    let n = hook.read;
+    hook.read += 1;
+    hook.receiver.wait_arrivals(&format!("delivery #{n}"), T, |all| all.len() > n).await.swap_remove(n)
 }
 
 /// HMAC-SHA256 written out (RFC 2104), independent of the sandbox's signer.
@@ -84,20 +65,21 @@ fn our_hmac_matches_rfc_4231() {
 }
 
 #[track_caller]
-fn assert_signed(r: &Received, secret: &str) {
-    let ts = r.header("x-uip-timestamp");
+fn assert_signed(r: &Arrival, secret: &str) {
+    let ts = header(r, "x-uip-timestamp");
     assert!(ts.bytes().all(|b| b.is_ascii_digit()), "{ts}");
-    let skew = chrono::Utc::now().timestamp() - ts.parse::<i64>().unwrap();
-    assert!((0..=5).contains(&skew), "signed with real time, not the business clock: skew {skew}");
+    // The business clock is a day ahead: a timestamp from it would be 86,400 s after arrival.
+    let skew = r.wall_s as i64 - ts.parse::<i64>().unwrap();
+    assert!((0..=600).contains(&skew), "signed with real time, not the business clock: skew {skew}");
     let mut msg = ts.as_bytes().to_vec();
     msg.push(b'.');
     msg.extend_from_slice(&r.body);
     assert_eq!(
-        r.header("x-uip-signature"),
+        header(r, "x-uip-signature"),
         hmac_sha256(secret.as_bytes(), &msg),
         "lowercase hex HMAC over ts.body"
     );
-    assert!(r.header("content-type").starts_with("application/json"));
+    assert!(header(r, "content-type").starts_with("application/json"));
 }
 
 #[tokio::test]
@@ -124,17 +106,17 @@ async fn deliveries_are_signed_ordered_and_stable_across_retries() {
     for r in [&first, &retry, &second, &last] {
         assert_signed(r, &secret);
     }
-    assert_eq!(first.header("x-uip-delivery-id"), format!("{id}:step.completed:0"));
-    assert_eq!(first.header("x-uip-event"), "step.completed");
+    assert_eq!(header(&first, "x-uip-delivery-id"), format!("{id}:step.completed:0"));
+    assert_eq!(header(&first, "x-uip-event"), "step.completed");
     assert_eq!(
-        retry.header("x-uip-delivery-id"),
-        first.header("x-uip-delivery-id"),
+        header(&retry, "x-uip-delivery-id"),
+        header(&first, "x-uip-delivery-id"),
         "the failed event is retried before the next"
     );
     assert_eq!(retry.body, first.body, "body bytes never change");
-    assert_eq!(second.header("x-uip-delivery-id"), format!("{id}:step.completed:1"));
-    assert_eq!(last.header("x-uip-delivery-id"), format!("{id}:session.completed"));
-    assert_eq!(last.header("x-uip-event"), "session.completed");
+    assert_eq!(header(&second, "x-uip-delivery-id"), format!("{id}:step.completed:1"));
+    assert_eq!(header(&last, "x-uip-delivery-id"), format!("{id}:session.completed"));
+    assert_eq!(header(&last, "x-uip-event"), "session.completed");
     let body: Value = serde_json::from_slice(&last.body).unwrap();
     assert_eq!(
         body,
