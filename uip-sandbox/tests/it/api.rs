@@ -46,7 +46,8 @@ async fn create_answers_the_contract_shape() {
     assert_eq!(view["expires_at"], body["expires"]);
     assert_eq!((ts(&view["expires_at"]) - ts(&view["created_at"])).num_seconds(), 3600);
     let age = (chrono::Utc::now() - ts(&view["created_at"])).num_seconds();
-    assert!((0..=5).contains(&age), "created_at is now: {age}");
+    // The real clock: in the past, by no more than the test has run (generously bounded).
+    assert!((0..600).contains(&age), "created_at is now: {age}");
 }
 
 #[tokio::test]

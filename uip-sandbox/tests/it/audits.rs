@@ -92,7 +92,9 @@ async fn every_primitive_audited_and_chained() {
         let frac = occurred.split('.').nth(1).expect("fractional seconds");
         assert_eq!(frac.len(), 10, "9 fractional digits and Z: {occurred}");
         assert!(frac.ends_with('Z'));
-        assert!((chrono::Utc::now() - ts(&a["occurred_at"])).num_seconds() < 10);
+        // The real clock (not shifted): in the past, by no more than the test has run.
+        let age = (chrono::Utc::now() - ts(&a["occurred_at"])).num_seconds();
+        assert!((0..600).contains(&age), "occurred_at is {age} s ago");
         assert_eq!(a["prev_hash"], prev.as_str(), "stage {stage} links to the previous record");
         let h = a["record_hash"].as_str().unwrap();
         assert!(is_tagged_hash(h), "{h}");
@@ -169,7 +171,8 @@ async fn audits_reflect_the_business_clock() {
     env.run_user(&id).await;
     let r = send(env.get(&format!("/v1/audits/{id}_0"))).await;
     let ahead = (ts(&r.ok()["occurred_at"]) - chrono::Utc::now()).num_seconds();
-    assert!((86_390..=86_400).contains(&ahead), "{ahead}");
+    // A day ahead, less the moments since the record was made (generously bounded).
+    assert!((86_400 - 600..=86_400).contains(&ahead), "{ahead}");
 }
 
 #[tokio::test]

@@ -245,18 +245,28 @@ async fn reset_and_delay_faults() {
     let env = start().await;
     let body = json!({"steps": [{"primitive": "identify"}]});
     send(env.post("/_sandbox/faults").json(&json!({"fail_next": 1, "with": "reset"}))).await.ok();
-    let err = env.post("/v1/sessions").json(&body).send().await;
-    assert!(err.is_err(), "the connection is dropped: {err:?}");
+    let err = env.post("/v1/sessions").json(&body).send().await.expect_err("the connection is dropped");
+    // Dropped without an answer, not merely slow: the request failed, and not by the timeout.
+    assert!(!err.is_timeout() && err.is_request(), "{err:?}");
     // The server lives on; the fault is used up.
     env.create(body.clone()).await;
 
-    send(env.post("/_sandbox/faults").json(&json!({"fail_next": 1, "with": "delay_ms:300"}))).await.ok();
+    // A 2 s delay on the next request only: a client whose timeout is 1 s gives up on it, and the
+    // request after it is not delayed (the same client gets its answer).
+    send(env.post("/_sandbox/faults").json(&json!({"fail_next": 1, "with": "delay_ms:2000"}))).await.ok();
+    let impatient = reqwest::Client::builder().timeout(Duration::from_secs(1)).build().unwrap();
     let started = Instant::now();
-    env.create(body.clone()).await;
-    assert!(started.elapsed() >= Duration::from_millis(300));
-    let started = Instant::now();
-    env.create(body).await;
-    assert!(started.elapsed() < Duration::from_millis(300));
+    let delayed = impatient
+        .post(env.url("/v1/sessions"))
+        .bearer_auth(&env.key)
+        .json(&body)
+        .send()
+        .await
+        .expect_err("the delayed request outlasts a 1 s timeout");
+    assert!(delayed.is_timeout(), "{delayed:?}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let r = send(impatient.post(env.url("/v1/sessions")).bearer_auth(&env.key).json(&body)).await;
+    assert_eq!(r.status, 200, "the fault was used up: {}", r.text);
 }
 
 #[tokio::test]

@@ -451,7 +451,15 @@ async fn identify_blocks() {
 async fn custom_credentials_are_checked_on_the_business_date() {
     let env = start().await;
     let seed = [7u8; 32];
-    let today = chrono::Utc::now().date_naive();
+    // "Today" on the business's clock, moved to the next noon (UTC) so that the test cannot
+    // straddle midnight: the dates below stay right for twelve hours.
+    let now = ts(&send(env.post("/_sandbox/clock/advance").json(&json!({"seconds": 1}))).await.ok()["now"]);
+    let to_noon =
+        (12 * 3600 - i64::from(chrono::Timelike::num_seconds_from_midnight(&now))).rem_euclid(86_400);
+    if to_noon > 0 {
+        env.advance(to_noon).await;
+    }
+    let today = (now + chrono::Duration::seconds(to_noon)).date_naive();
     let cred = |valid_until: chrono::NaiveDate, trusted: bool, tampered: bool| {
         json!({
             "claims": {"first_name": "Ada", "last_name": "L", "dob": "1815-12-10"},
