@@ -579,10 +579,58 @@ async fn session_ids_secrets_and_nonces_come_from_a_csprng() {
 // ---------------------------------------------------------------------------------------------
 // Logs.
 
+/// What each call of the log test answers, in order: the successes and every failure path.
+const EXPECTED_ANSWERS: &[(&str, u16, &str)] = &[
+    ("POST", 200, ""),
+    ("POST", 200, ""),
+    ("POST", 200, ""),
+    ("POST", 200, ""),
+    ("GET", 401, "auth/invalid-api-key"),            // bad key
+    ("GET", 404, "resource/not-found"),              // unknown id
+    ("POST", 400, "request/invalid-payload"),        // malformed body
+    ("POST", 415, "request/unsupported-media-type"), // wrong media type
+    ("POST", 409, "session/not-awaiting-decision"),  // continue before the gate
+    ("GET", 200, ""),
+    ("POST", 403, "session/bound-elsewhere"), // open: bound elsewhere
+    ("GET", 200, ""),
+    ("GET", 200, ""),
+    ("POST", 200, ""),
+    ("POST", 409, "session/stale-nonce"), // stale nonce
+    ("GET", 200, ""),
+    ("POST", 400, "request/invalid-payload"), // a wallet that cannot answer
+    ("POST", 200, ""),
+    ("GET", 200, ""),
+    ("POST", 200, ""),
+    ("GET", 200, ""),
+    ("POST", 200, ""),
+    ("POST", 200, ""),
+    ("GET", 200, ""),
+    ("GET", 200, ""),
+    ("POST", 200, ""),
+    ("GET", 410, "session/documents-purged"), // documents after the end
+    ("POST", 200, ""),
+    ("POST", 409, "session/not-awaiting-decision"), // stop too late
+    ("POST", 200, ""),
+    ("POST", 200, ""),
+    ("POST", 200, ""),
+    ("GET", 200, ""),
+    ("GET", 200, ""),
+    ("POST", 400, "webhook/missing_header"), // an unsigned inbox post
+    ("PATCH", 200, ""),
+    ("POST", 409, "session/not-awaiting-decision"), // continue on a finished session
+    ("POST", 200, ""),
+    ("POST", 200, ""),
+    ("POST", 200, ""),
+];
+
 /// A full flow with failures, through a plain TCP client, under a TRACE subscriber for every
 /// crate: no secret, token, id or capability URL shows up in any log line.
 #[tokio::test]
 async fn no_secret_token_or_session_id_appears_in_the_logs() {
+    // Alone in a process: the capture then holds this test's lines only.
+    if !crate::support::alone_in_own_process("security::no_secret_token_or_session_id_appears_in_the_logs") {
+        return;
+    }
     let logs = logs();
     let api_key = "uip_test_LOGCHECKlogcheckLOGCHECKlogcheck1";
     let secret = "uip_whsec_LOGCHECKlogcheckLOGCHECKlogchec";
@@ -613,9 +661,21 @@ async fn no_secret_token_or_session_id_appears_in_the_logs() {
     let json_ct = ("content-type", "application/json");
     let mut secrets: Vec<String> = vec![api_key.into(), secret.into()];
 
-    let call = |method: &'static str, path: String, headers: Vec<(&'static str, String)>, body: Vec<u8>| async move {
-        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        raw(addr, method, &path, &h, &body).await
+    // Every call's answer, as (method, status, code), checked at the end: each failure path
+    // must have run and failed the way it should.
+    let answers: Mutex<Vec<(&'static str, u16, String)>> = Mutex::new(Vec::new());
+    let call = |method: &'static str, path: String, headers: Vec<(&'static str, String)>, body: Vec<u8>| {
+        let answers = &answers;
+        async move {
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, head, body) = raw(addr, method, &path, &h, &body).await;
+            let code = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["code"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            answers.lock().unwrap().push((method, status, code));
+            (status, head, body)
+        }
     };
     let json_of = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap_or(Value::Null);
 
@@ -841,15 +901,27 @@ async fn no_secret_token_or_session_id_appears_in_the_logs() {
     )
     .await;
     sb.sweep_expired();
-    tokio::time::sleep(Duration::from_millis(400)).await; // a few failing attempts
-    let log_entries = sb.deliveries(&id4);
-    assert!(
-        log_entries.iter().any(|d| d.attempts.iter().any(|a| a.status_code == Some(500))),
-        "the failing receiver was tried"
-    );
+    // The failing receiver is tried (and the failure logged).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sb.deliveries(&id4).iter().any(|d| d.attempts.iter().any(|a| a.status_code == Some(500))) {
+        assert!(Instant::now() < deadline, "the failing receiver was never tried: {:?}", sb.deliveries(&id4));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     sb.shutdown().await;
 
+    let answers: Vec<(&str, u16, String)> = std::mem::take(&mut *answers.lock().unwrap());
+    let answers: Vec<(&str, u16, &str)> = answers.iter().map(|(m, s, c)| (*m, *s, c.as_str())).collect();
+    assert_eq!(answers, EXPECTED_ANSWERS, "the flow's calls did not answer as planned");
+
     let captured = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    // Every call, failures included, produced its request line.
+    for (method, status, _) in &answers {
+        let (m, st) = (format!("method={method}"), format!("status={status}"));
+        assert!(
+            captured.lines().any(|l| l.contains(" request ") && l.contains(&m) && l.contains(&st)),
+            "no request line for a {method} answered {status}"
+        );
+    }
     assert!(captured.contains("route=/s/{id}/response"), "the capture works and request lines are logged");
     assert!(captured.lines().count() > 50, "TRACE logging is on");
     assert!(captured.contains(" TRACE "), "TRACE events are captured");

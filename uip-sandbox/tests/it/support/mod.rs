@@ -371,3 +371,28 @@ impl Env {
         send(self.post("/v1/sessions").multipart(multipart(session, docs))).await
     }
 }
+
+/// Runs the test `name` (its full path, e.g. `security::some_test`) alone in a fresh process of
+/// this test binary, and returns `true` there; in the calling process it waits for that run,
+/// asserts that exactly this one test ran and passed, and returns `false`.
+///
+/// For tests that capture logs: a `tracing` subscriber and its per-callsite interest are
+/// process-wide, so in a shared process the capture would mix in other tests' lines, and other
+/// tests would run under it.
+pub fn alone_in_own_process(name: &str) -> bool {
+    const CHILD: &str = "UIP_TEST_ALONE";
+    if std::env::var_os(CHILD).is_some_and(|v| v == name) {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .args([name, "--exact", "--test-threads=1", "--include-ignored"])
+        .env(CHILD, name)
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{name} failed in its own process:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("test result: ok. 1 passed"), "{name} did not run in its own process:\n{stdout}");
+    false
+}
