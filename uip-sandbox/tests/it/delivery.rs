@@ -713,8 +713,9 @@ async fn next_event_returns_delivered_events_in_order_typed_and_times_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_receiver_with_500_pending_events_keeps_the_api_responsive_and_the_attempts_bounded() {
-    // "Dead": every attempt is held a while, then refused.
-    let receiver = Receiver::start(None, |_, _| Reply::After(ms(100), 503)).await;
+    // "Dead": every attempt is held a while, then refused. The 250 heads alone take about
+    // 250 / 4 × 200 ms = 12.5 s to attempt once.
+    let receiver = Receiver::start(None, |_, _| Reply::After(ms(200), 503)).await;
     let sandbox = Sandbox::builder()
         .webhook_url(&receiver.url)
         .delivery_concurrency(4)
@@ -741,13 +742,14 @@ async fn a_dead_receiver_with_500_pending_events_keeps_the_api_responsive_and_th
     assert!(log.iter().all(|d| matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying)));
 
     receiver.wait_for("a few rounds of attempts", |a| a.len() >= 24).await;
-    // The API answers while the dispatcher is saturated.
-    let started = std::time::Instant::now();
+    // The API answers while the dispatcher is saturated: before the backlog's first round is
+    // through, not after it.
     let view = api.session(&ids[17]).await;
     assert_eq!(view["status"], "completed");
     let fresh = api.create_steps(&["identify"]).await;
     assert_eq!(api.session(&fresh).await["status"], "created");
-    eprintln!("GET session and create answered in {:?} under load", started.elapsed());
+    let attempted: HashSet<_> = receiver.arrivals().iter().map(|a| a.delivery_id.clone()).collect();
+    assert!(attempted.len() < 250, "the API answered only after all {} heads were attempted", attempted.len());
     receiver.wait_for("more attempts", |a| a.len() >= 40).await;
     let max = receiver.max_in_flight();
     assert!(max <= 4, "{max} attempts in flight with delivery_concurrency 4");
@@ -795,10 +797,10 @@ async fn a_redelivery_of_a_retrying_delivery_goes_now_not_at_its_backoff_time() 
         Reply::Status(if refuse { 500 } else { 200 })
     })
     .await;
-    // After the first failure the next attempt is 30 s away.
+    // After the first failure the next attempt is an hour away.
     let sandbox = Sandbox::builder()
         .webhook_url(&receiver.url)
-        .retry_base(Duration::from_secs(30))
+        .retry_base(Duration::from_secs(3600))
         .start()
         .await
         .unwrap();
@@ -812,12 +814,10 @@ async fn a_redelivery_of_a_retrying_delivery_goes_now_not_at_its_backoff_time() 
         async move { Some(api.delivery(&id0).await).filter(|d| d.status == DeliveryStatus::Retrying) }
     })
     .await;
-    let started = std::time::Instant::now();
     let (status, entry) = api.redeliver(&ids[0], None).await;
     assert_eq!((status, entry["status"].as_str()), (200, Some("pending")));
-    // Within PATIENCE (30 s) only if the redelivery does not wait for the backoff.
+    // Within PATIENCE (30 s) only if the redelivery does not wait for the backoff (an hour).
     let arrivals = receiver.wait_accepted(&ids).await;
-    assert!(started.elapsed() < Duration::from_secs(25), "the redelivery waited for the backoff");
     assert_eq!(arrivals.len(), 3);
 }
 
