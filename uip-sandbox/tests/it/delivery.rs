@@ -749,7 +749,11 @@ async fn a_dead_receiver_with_500_pending_events_keeps_the_api_responsive_and_th
     let fresh = api.create_steps(&["identify"]).await;
     assert_eq!(api.session(&fresh).await["status"], "created");
     let attempted: HashSet<_> = receiver.arrivals().iter().map(|a| a.delivery_id.clone()).collect();
-    assert!(attempted.len() < 250, "the API answered only after all {} heads were attempted", attempted.len());
+    assert!(
+        attempted.len() < 250,
+        "the API answered only after all {} heads were attempted",
+        attempted.len()
+    );
     receiver.wait_for("more attempts", |a| a.len() >= 40).await;
     let max = receiver.max_in_flight();
     assert!(max <= 4, "{max} attempts in flight with delivery_concurrency 4");

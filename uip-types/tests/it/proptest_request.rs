@@ -144,6 +144,7 @@ proptest! {
         id.push_str(&extra);
         v["client_reference_id"] = json!(id);
         let err = validate::parse_create_session(&v).unwrap_err();
+        prop_assert_eq!(err.code, ErrorCode::InvalidField);
         prop_assert_eq!(err.param.as_deref(), Some("client_reference_id"));
     }
 }

@@ -1,5 +1,5 @@
 //! Property tests: sign-then-verify round-trips, any single-byte change is refused, and
-//! verification never panics on arbitrary input.
+//! arbitrary input never verifies and fails with a documented error kind.
 
 use proptest::prelude::*;
 use uip_types::WebhookSecret;
@@ -13,6 +13,26 @@ fn secret_strategy() -> impl Strategy<Value = String> {
         ".{1,80}", // any non-empty Unicode text is a usable key
     ]
 }
+
+/// Every `VerifyError::kind()` the README documents.
+const KINDS: [&str; 7] = [
+    "missing_header",
+    "malformed_header",
+    "malformed_timestamp",
+    "malformed_signature",
+    "timestamp_out_of_tolerance",
+    "signature_mismatch",
+    "malformed_payload",
+];
+
+/// The kinds a signature-only check can give (it reads neither the body nor the event headers).
+const SIGNATURE_KINDS: [&str; 5] = [
+    "missing_header",
+    "malformed_timestamp",
+    "malformed_signature",
+    "timestamp_out_of_tolerance",
+    "signature_mismatch",
+];
 
 /// Timestamps that pass the default tolerance around NOW.
 fn fresh_timestamp() -> impl Strategy<Value = u64> {
@@ -94,8 +114,11 @@ proptest! {
         }
     }
 
+    /// Random headers and bodies never verify (a random signature matches with probability
+    /// 2^-256), fail with a documented error kind that never shows the secret, and `verify`,
+    /// `verify_signature` and `verify_parts` agree on the refusal.
     #[test]
-    fn arbitrary_headers_and_bodies_never_panic(
+    fn arbitrary_headers_and_bodies_never_verify(
         headers in prop::collection::vec(
             (prop_oneof![Just("X-UIP-Event".to_string()), Just("X-UIP-Timestamp".to_string()), Just("X-UIP-Signature".to_string()), Just("X-UIP-Delivery-Id".to_string()), ".{0,20}"],
              prop_oneof![".{0,80}", "[0-9]{0,25}", "[0-9a-fA-F]{60,68}", "[+-]?[0-9]{1,12}"]),
@@ -103,19 +126,26 @@ proptest! {
         body in prop_oneof![prop::collection::vec(any::<u8>(), 0..512), ".{0,300}".prop_map(String::into_bytes)],
     ) {
         let verifier = Verifier::new("uip_whsec_sandbox").unwrap().with_now(NOW);
-        if let Err(e) = verifier.verify(&headers, &body) {
-            prop_assert!(!e.to_string().contains("uip_whsec_sandbox"));
-        }
-        let _ = verifier.verify_signature(&headers, &body);
-        let ts = headers.iter().find(|(k, _)| k == "X-UIP-Timestamp").map(|(_, v)| v.as_str()).unwrap_or("");
-        let sig = headers.iter().find(|(k, _)| k == "X-UIP-Signature").map(|(_, v)| v.as_str()).unwrap_or("");
-        let _ = verifier.verify_parts(ts, sig, &body);
+        let full = verifier.verify(&headers, &body).expect_err("random input verified");
+        prop_assert!(KINDS.contains(&full.kind()), "undocumented kind {}", full.kind());
+        prop_assert!(!full.to_string().contains("uip_whsec_sandbox"));
+        let signature = verifier.verify_signature(&headers, &body).expect_err("a random signature verified");
+        prop_assert!(SIGNATURE_KINDS.contains(&signature.kind()), "verify_signature: {}", signature.kind());
+        let ts = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("X-UIP-Timestamp")).map(|(_, v)| v.as_str());
+        let sig = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("X-UIP-Signature")).map(|(_, v)| v.as_str());
+        let parts = verifier.verify_parts(ts.unwrap_or(""), sig.unwrap_or(""), &body).expect_err("random parts verified");
+        prop_assert!(SIGNATURE_KINDS.contains(&parts.kind()), "verify_parts: {}", parts.kind());
     }
 
+    /// Arbitrary bytes (not UTF-8, control characters) in the header values never verify either,
+    /// and fail with a documented kind.
     #[test]
-    fn arbitrary_bytes_in_header_values_never_panic(ts in prop::collection::vec(any::<u8>(), 0..30), sig in prop::collection::vec(any::<u8>(), 0..70), ev in prop::collection::vec(any::<u8>(), 0..30), body in prop::collection::vec(any::<u8>(), 0..128)) {
+    fn arbitrary_bytes_in_header_values_never_verify(ts in prop::collection::vec(any::<u8>(), 0..30), sig in prop::collection::vec(any::<u8>(), 0..70), ev in prop::collection::vec(any::<u8>(), 0..30), body in prop::collection::vec(any::<u8>(), 0..128)) {
         let verifier = Verifier::new("uip_whsec_sandbox").unwrap().with_now(NOW);
         let headers = [("X-UIP-Timestamp", ts), ("X-UIP-Signature", sig), ("X-UIP-Event", ev.clone()), ("X-UIP-Delivery-Id", ev)];
-        let _ = verifier.verify(&headers, &body);
+        let err = verifier.verify(&headers, &body).expect_err("random bytes verified");
+        prop_assert!(KINDS.contains(&err.kind()), "undocumented kind {}", err.kind());
+        let signature = verifier.verify_signature(&headers, &body).expect_err("random bytes verified");
+        prop_assert!(SIGNATURE_KINDS.contains(&signature.kind()), "verify_signature: {}", signature.kind());
     }
 }
