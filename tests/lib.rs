@@ -2,34 +2,26 @@
 //! and the sandbox delivers signed webhooks to a real HTTP receiver built on
 //! `uip-webhook-verify` (an axum server on `127.0.0.1:0`).
 //!
-//! * [`Receiver`]: reads the raw body, verifies it with a [`Verifier`] (swappable, for secret
-//!   rotation), drops repeats with a [`Deduper`], and records the typed events in arrival
-//!   order, plus every refusal and duplicate.
+//! * [`Receiver`]: the workspace's verifying receiver (`uip-test-support`): reads the raw body,
+//!   verifies it with a [`Verifier`] (swappable, for secret rotation), drops repeats with a
+//!   `Deduper`, and records the typed events in arrival order, plus every refusal and duplicate.
 //! * [`Env`]: a sandbox with short delivery settings whose default business posts to a
 //!   fresh receiver, a [`Client`] pointed at it, and helpers for the `/_sandbox` control API.
 //! * [`verify_device_signature`], [`manifest_hash`], [`light_sign_hash`]: the checks an
 //!   integrator makes on a signature result, computed independently of the sandbox's code.
 #![forbid(unsafe_code)]
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use uip_client::{Client, RetryPolicy};
 use uip_sandbox::{Sandbox, SandboxBuilder};
 use uip_types::sandbox::{BusinessView, PersonaInfo, Personas};
-use uip_types::{SessionEnded, StepCompleted, WebhookEvent, HEADER_SIGNATURE};
-use uip_webhook_verify::{Deduper, Verifier};
+use uip_types::{SessionEnded, StepCompleted, WebhookEvent};
+use uip_webhook_verify::Verifier;
 
 pub use uip_webhook_verify;
 
@@ -43,210 +35,7 @@ pub const E2E_SECRET: &str = "uip_whsec_e2e_0123456789abcdefghijklmnop";
 /// The path the receiver listens on.
 pub const WEBHOOK_PATH: &str = "/uip-webhook";
 
-/// One verified, first-seen delivery.
-#[derive(Clone, Debug)]
-pub struct Received {
-    /// `X-UIP-Delivery-Id`.
-    pub delivery_id: String,
-    /// `X-UIP-Timestamp`, Unix seconds.
-    pub timestamp: u64,
-    /// `X-UIP-Signature` as received.
-    pub signature: String,
-    /// The raw body the signature covers.
-    pub body: Bytes,
-    /// The typed event.
-    pub event: WebhookEvent,
-}
-
-/// A delivery the receiver refused (it answered 4xx, so the sandbox retries it).
-#[derive(Clone, Debug)]
-pub struct Rejected {
-    /// `VerifyError::kind()`, e.g. `signature_mismatch`.
-    pub kind: &'static str,
-    /// The status the receiver answered.
-    pub status: u16,
-    /// `X-UIP-Delivery-Id`, when present.
-    pub delivery_id: Option<String>,
-}
-
-#[derive(Default)]
-struct Log {
-    received: Vec<Received>,
-    rejected: Vec<Rejected>,
-    duplicates: Vec<String>,
-}
-
-struct Inner {
-    verifier: RwLock<Arc<Verifier>>,
-    seen: Deduper,
-    log: Mutex<Log>,
-    /// Bumped after every POST, so that waiters re-check the log.
-    changed: watch::Sender<u64>,
-}
-
-impl Inner {
-    fn log(&self) -> std::sync::MutexGuard<'_, Log> {
-        self.log.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// A webhook receiver as an integrator would write it, on `127.0.0.1:0`.
-///
-/// It answers `200` to every verified delivery (repeats included: a repeat was already
-/// handled) and the verifier's suggested status (`401` / `400`) to everything else.
-pub struct Receiver {
-    url: String,
-    inner: Arc<Inner>,
-    task: JoinHandle<()>,
-}
-
-impl Receiver {
-    /// Binds `127.0.0.1:0` and starts serving `POST /uip-webhook` with this verifier.
-    pub async fn start(verifier: Verifier) -> Receiver {
-        let inner = Arc::new(Inner {
-            verifier: RwLock::new(Arc::new(verifier)),
-            seen: Deduper::default(),
-            log: Mutex::new(Log::default()),
-            changed: watch::channel(0).0,
-        });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind the receiver");
-        let url = format!("http://{}{WEBHOOK_PATH}", listener.local_addr().expect("receiver address"));
-        let app = Router::new().route(WEBHOOK_PATH, post(receive)).with_state(inner.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Receiver { url, inner, task }
-    }
-
-    /// The URL to configure as the business's webhook URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Replaces the verifier (e.g. with one holding the old and the new secret).
-    pub fn set_verifier(&self, verifier: Verifier) {
-        *self.inner.verifier.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(verifier);
-    }
-
-    /// Every verified first-seen delivery, in arrival order.
-    pub fn received(&self) -> Vec<Received> {
-        self.inner.log().received.clone()
-    }
-
-    /// The verified events of one session, in arrival order.
-    pub fn events(&self, session_id: &str) -> Vec<WebhookEvent> {
-        self.inner
-            .log()
-            .received
-            .iter()
-            .filter(|r| r.event.session_id() == session_id)
-            .map(|r| r.event.clone())
-            .collect()
-    }
-
-    /// Every refused delivery.
-    pub fn rejected(&self) -> Vec<Rejected> {
-        self.inner.log().rejected.clone()
-    }
-
-    /// Delivery ids that arrived again after they had been handled.
-    pub fn duplicates(&self) -> Vec<String> {
-        self.inner.log().duplicates.clone()
-    }
-
-    /// Waits until `n` events of this session arrived; returns all of them so far.
-    ///
-    /// # Panics
-    /// After `timeout`, naming what did arrive.
-    pub async fn wait_for(&self, session_id: &str, n: usize, timeout: Duration) -> Vec<WebhookEvent> {
-        self.wait_until(timeout, || {
-            let events = self.events(session_id);
-            (events.len() >= n).then_some(events)
-        })
-        .await
-        .unwrap_or_else(|| panic!("{n} events expected, got {:?}", names(&self.events(session_id))))
-    }
-
-    /// Waits for the session's terminal event, lets a moment pass to catch anything sent
-    /// after it (there must be nothing), and returns every event of the session.
-    ///
-    /// # Panics
-    /// After `timeout`, naming what did arrive.
-    pub async fn wait_terminal(&self, session_id: &str, timeout: Duration) -> Vec<WebhookEvent> {
-        self.wait_until(timeout, || {
-            self.events(session_id).iter().any(WebhookEvent::is_terminal).then_some(())
-        })
-        .await
-        .unwrap_or_else(|| panic!("no terminal event; got {:?}", names(&self.events(session_id))));
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        self.events(session_id)
-    }
-
-    /// Polls `check` after every POST the receiver gets, until it answers or `timeout` passes.
-    pub async fn wait_until<T>(&self, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-        let mut rx = self.inner.changed.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            rx.borrow_and_update();
-            if let Some(found) = check() {
-                return Some(found);
-            }
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-                return check();
-            }
-        }
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// The names of some events, for assertion messages.
-pub fn names(events: &[WebhookEvent]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| match e {
-            WebhookEvent::StepCompleted(s) => format!("{}[{}]", e.name(), s.stage),
-            _ => e.name().to_owned(),
-        })
-        .collect()
-}
-
-/// The receiver's handler: raw body in, verify, dedupe, record.
-async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let verifier = inner.verifier.read().unwrap_or_else(PoisonError::into_inner).clone();
-    let status = match verifier.verify(&headers, &body) {
-        Ok(delivery) => {
-            let mut log = inner.log();
-            if inner.seen.insert(&delivery.delivery_id) {
-                let signature =
-                    headers.get(HEADER_SIGNATURE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                log.received.push(Received {
-                    delivery_id: delivery.delivery_id,
-                    timestamp: delivery.timestamp,
-                    signature,
-                    body: body.clone(),
-                    event: delivery.event,
-                });
-            } else {
-                log.duplicates.push(delivery.delivery_id);
-            }
-            StatusCode::OK
-        }
-        Err(err) => {
-            let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            let delivery_id =
-                headers.get(uip_types::HEADER_DELIVERY_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            inner.log().rejected.push(Rejected { kind: err.kind(), status: status.as_u16(), delivery_id });
-            status
-        }
-    };
-    inner.changed.send_modify(|n| *n += 1);
-    status
-}
+pub use uip_test_support::receiver::{names, Received, Receiver, Rejected};
 
 /// A sandbox builder with settings that keep a test to seconds: fast webhook retries, a
 /// short attempt timeout, the e2e webhook secret.
@@ -294,7 +83,11 @@ impl Env {
 
     /// An environment whose sandbox is further configured by `configure`.
     pub async fn with(configure: impl FnOnce(SandboxBuilder) -> SandboxBuilder) -> Env {
-        let receiver = Receiver::start(Verifier::new(E2E_SECRET).expect("verifier")).await;
+        let receiver = Receiver::builder()
+            .path(WEBHOOK_PATH)
+            .verifier(Verifier::new(E2E_SECRET).expect("verifier"))
+            .start()
+            .await;
         let sandbox = configure(fast_sandbox().webhook_url(receiver.url())).start().await.expect("sandbox");
         let client = client_for(&sandbox);
         Env { sandbox, receiver, client, http: reqwest::Client::new() }
@@ -424,4 +217,17 @@ pub fn light_sign_hash(terms: &str) -> String {
 /// `{"fail_next": n, "with": with}` for [`Env::inject_fault`].
 pub fn fault(n: u32, with: Value) -> Value {
     json!({ "fail_next": n, "with": with })
+}
+
+/// The HTTP status and error code of a refused sandbox call (the hosted page's or the control
+/// API's), so that a test asserts exactly how it was refused.
+///
+/// # Panics
+/// When the call succeeded, or failed in another way (transport, timeout).
+#[track_caller]
+pub fn refusal<T: std::fmt::Debug>(result: Result<T, uip_sandbox::SandboxError>) -> (u16, String) {
+    match result {
+        Err(uip_sandbox::SandboxError::Api { status, body }) => (status, body.code.to_string()),
+        other => panic!("expected an error answer from the sandbox, got {other:?}"),
+    }
 }

@@ -1,0 +1,24 @@
+//! Integration tests of uip-sandbox.
+//!
+//! One integration-test binary for the crate: each module below was a test binary of its own.
+
+mod support;
+
+mod api;
+mod audits;
+mod control;
+mod delivery;
+mod expiry;
+mod healthcheck_cli;
+mod idempotency;
+mod lifecycle;
+mod multipart;
+mod openapi;
+mod page_reason;
+mod page_transport;
+mod persistence;
+mod receiver_tools;
+mod security;
+mod soak;
+mod state_props;
+mod webhooks;

@@ -1,0 +1,7 @@
+//! Integration tests of uip-webhook-verify.
+//!
+//! One integration-test binary for the crate: each module below was a test binary of its own.
+
+mod properties;
+mod spec_events;
+mod vectors;
