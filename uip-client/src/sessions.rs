@@ -616,11 +616,8 @@ impl<'a> SessionBuilder<'a> {
     }
 
     fn misuse(&mut self, param: &str, message: &str) {
-        self.problem.get_or_insert_with(|| ValidationError {
-            code: ErrorCode::InvalidParams,
-            message: message.to_owned(),
-            param: Some(param.to_owned()),
-        });
+        self.problem
+            .get_or_insert_with(|| ValidationError::new(ErrorCode::InvalidParams, message).with_param(param));
     }
 
     /// The request built so far, validated, with its documents and options, without sending it.
