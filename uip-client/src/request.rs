@@ -25,7 +25,8 @@ pub const IDEMPOTENT_REPLAYED_HEADER: &str = "Idempotent-Replayed";
 ///
 /// What is retried:
 ///
-/// * reads (`GET`) and creates: connect failures, timeouts, closed connections, `429` and `5xx`.
+/// * reads (`GET`) and creates: connect failures, timeouts, closed connections, body errors,
+///   `429` and `5xx`.
 ///   A create always carries an `Idempotency-Key` that stays the same on every attempt, so a
 ///   retried create can never make two sessions;
 /// * `continue` and `stop`: connect failures and `5xx` only (see
