@@ -36,7 +36,7 @@ pub const DEFAULT_USER_AGENT: &str = concat!("uip-client-rust/", env!("CARGO_PKG
 /// let client = Client::builder("uip_test_sandbox")
 ///     .base_url("http://127.0.0.1:8787/v1")
 ///     .timeout(Duration::from_secs(20))
-///     .retry_policy(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() })
+///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
 ///     .build()?;
 /// let wallets = client.wallets().await?;
 /// # Ok(()) }
