@@ -54,11 +54,7 @@ pub fn client_for(sandbox: &Sandbox) -> Client {
     Client::builder(sandbox.api_key().expose())
         .base_url(sandbox.api_url())
         .timeout(Duration::from_secs(10))
-        .retry_policy(RetryPolicy {
-            max_attempts: 3,
-            base: Duration::from_millis(20),
-            cap: Duration::from_secs(2),
-        })
+        .retry_policy(RetryPolicy::new(3, Duration::from_millis(20), Duration::from_secs(2)))
         .build()
         .expect("client")
 }

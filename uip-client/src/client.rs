@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use url::Url;
 
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::request::RetryPolicy;
 use crate::ApiKey;
 
@@ -36,7 +36,7 @@ pub const DEFAULT_USER_AGENT: &str = concat!("uip-client-rust/", env!("CARGO_PKG
 /// let client = Client::builder("uip_test_sandbox")
 ///     .base_url("http://127.0.0.1:8787/v1")
 ///     .timeout(Duration::from_secs(20))
-///     .retry_policy(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() })
+///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
 ///     .build()?;
 /// let wallets = client.wallets().await?;
 /// # Ok(()) }
@@ -46,6 +46,7 @@ pub struct Client {
     pub(crate) inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) base: Url,
@@ -53,6 +54,8 @@ pub(crate) struct Inner {
     pub(crate) user_agent: HeaderValue,
     /// Per-request timeout; `None` leaves it to the HTTP client.
     pub(crate) timeout: Option<Duration>,
+    /// Whole-call deadline across attempts and backoff; `None`: only the retry policy bounds it.
+    pub(crate) deadline: Option<Duration>,
     pub(crate) retry: RetryPolicy,
 }
 
@@ -62,6 +65,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base.as_str())
             .field("api_key", &"[redacted]")
             .field("timeout", &self.inner.timeout)
+            .field("deadline", &self.inner.deadline)
             .field("retry_policy", &self.inner.retry)
             .finish()
     }
@@ -96,7 +100,9 @@ impl Client {
             api_key: api_key.into(),
             base_url: DEFAULT_BASE_URL.to_owned(),
             timeout: None,
+            deadline: None,
             user_agent: None,
+            #[cfg(feature = "reqwest-client")]
             http: None,
             retry: RetryPolicy::default(),
         }
@@ -124,6 +130,46 @@ impl Client {
         &self.inner.retry
     }
 
+    /// The whole-call deadline in force, if any ([`ClientBuilder::deadline`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = uip_client::Client::new("uip_live_xxxxxxxxxxxxxxxxxxxxxxxx")?;
+    /// assert_eq!(client.deadline(), None);
+    /// assert_eq!(client.with_deadline(Duration::from_secs(5)).deadline(), Some(Duration::from_secs(5)));
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
+    pub fn deadline(&self) -> Option<Duration> {
+        self.inner.deadline
+    }
+
+    /// The same client (same connection pool, key and settings) with another whole-call
+    /// deadline, for one call or a group of calls ([`ClientBuilder::deadline`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: uip_client::Client, id: uip_client::SessionId) -> Result<(), uip_client::Error> {
+    /// use std::time::Duration;
+    /// // This read, retries included, gives up after 2 s:
+    /// let view = client.with_deadline(Duration::from_secs(2)).get_session(&id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_deadline(&self, deadline: Duration) -> Client {
+        Client { inner: Arc::new(Inner { deadline: Some(deadline), ..(*self.inner).clone() }) }
+    }
+
+    /// The same client (same connection pool, key and settings) with another per-attempt
+    /// timeout ([`ClientBuilder::timeout`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = uip_client::Client::new("uip_live_xxxxxxxxxxxxxxxxxxxxxxxx")?;
+    /// let patient = client.with_timeout(Duration::from_secs(120));
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client { inner: Arc::new(Inner { timeout: Some(timeout), ..(*self.inner).clone() }) }
+    }
+
     /// `{base}/{segments...}`, each segment percent-encoded.
     pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.inner.base.clone();
@@ -140,7 +186,9 @@ pub struct ClientBuilder {
     api_key: ApiKey,
     base_url: String,
     timeout: Option<Duration>,
+    deadline: Option<Duration>,
     user_agent: Option<String>,
+    #[cfg(feature = "reqwest-client")]
     http: Option<reqwest::Client>,
     retry: RetryPolicy,
 }
@@ -151,8 +199,9 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("api_key", &"[redacted]")
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
             .field("user_agent", &self.user_agent)
-            .field("custom_http_client", &self.http.is_some())
+            .field("custom_http_client", &self.custom_http_client())
             .field("retry_policy", &self.retry)
             .finish()
     }
@@ -171,8 +220,10 @@ impl ClientBuilder {
     /// Timeout of each attempt, from sending the request to the end of the answer's body.
     ///
     /// Default: [`DEFAULT_TIMEOUT`] when the client builds its own HTTP client; with
-    /// [`http_client`](Self::http_client), that client's own settings unless this is set.
-    /// A timed-out attempt is retried like a connect failure, except for continue and stop.
+    /// `http_client` (feature `reqwest-client`), that client's own settings unless this is set.
+    /// A timed-out attempt is retried like a connect failure, except for continue and stop
+    /// (see [`Error::outcome_unknown`]). To bound a whole call, retries included, use
+    /// [`deadline`](Self::deadline).
     ///
     /// ```
     /// let client = uip_client::Client::builder("uip_test_sandbox")
@@ -182,6 +233,32 @@ impl ClientBuilder {
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The longest a call may take in all: every attempt, and the waits between them.
+    ///
+    /// When it passes during an attempt, that attempt is abandoned and the call fails with an
+    /// [`Error::Transport`] of kind [`Timeout`](crate::TransportErrorKind::Timeout) whose
+    /// [`is_deadline`](crate::TransportError::is_deadline) is `true`. A retry whose backoff
+    /// would end after the deadline is not made: the call fails with the last attempt's error.
+    /// Each attempt also keeps its own [`timeout`](Self::timeout). Default: none (a call is
+    /// bounded by `timeout × max_attempts` plus backoff). `continue_session` with retries
+    /// first reads the session: that read is a call of its own, with its own deadline.
+    ///
+    /// Per call, use [`Client::with_deadline`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = uip_client::Client::builder("uip_test_sandbox")
+    ///     .timeout(Duration::from_secs(10))
+    ///     .deadline(Duration::from_secs(25))
+    ///     .build()?;
+    /// assert_eq!(client.deadline(), Some(Duration::from_secs(25)));
+    /// # Ok::<(), uip_client::Error>(())
+    /// ```
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -198,18 +275,33 @@ impl ClientBuilder {
 
     /// Use this HTTP client (proxies, custom TLS roots, connection pool settings, …).
     ///
+    /// Only with the `reqwest-client` feature, which makes reqwest 0.12 a **public dependency**:
+    /// your `reqwest::Client` must come from the same reqwest major version as this crate's (use
+    /// the re-exported [`reqwest`](crate::reqwest)), and a future reqwest upgrade of this crate
+    /// is then a breaking change for you. Without the feature, reqwest is an implementation
+    /// detail.
+    ///
     /// The client the builder makes otherwise has a 10 s connect timeout, the
     /// [`timeout`](Self::timeout), and follows no redirects; consider the same settings.
     ///
     /// ```
-    /// use uip_client::reqwest;
+    /// use uip_client::reqwest; // the same reqwest as the client's
     /// let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     /// let client = uip_client::Client::builder("uip_test_sandbox").http_client(http).build()?;
     /// # Ok::<(), uip_client::Error>(())
     /// ```
+    #[cfg(feature = "reqwest-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest-client")))]
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
+    }
+
+    fn custom_http_client(&self) -> bool {
+        #[cfg(feature = "reqwest-client")]
+        return self.http.is_some();
+        #[cfg(not(feature = "reqwest-client"))]
+        return false;
     }
 
     /// How failed calls are retried (default [`RetryPolicy::default`]).
@@ -235,14 +327,19 @@ impl ClientBuilder {
         let base = parse_base(&self.base_url)?;
         let key = self.api_key.expose();
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::Config("the API key must be non-empty visible ASCII".into()));
+            return Err(ConfigError::new("the API key must be non-empty visible ASCII").into());
         }
+        // Not the header error as a source: its Debug could show the key.
         let mut auth = HeaderValue::from_str(&format!("Bearer {key}"))
-            .map_err(|_| Error::Config("the API key cannot be sent as a header".into()))?;
+            .map_err(|_| ConfigError::new("the API key cannot be sent as a header"))?;
         auth.set_sensitive(true);
         let user_agent = HeaderValue::from_str(self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
-            .map_err(|_| Error::Config("the user agent is not a valid header value".into()))?;
-        let (http, timeout) = match self.http {
+            .map_err(|e| ConfigError::with_source("the user agent is not a valid header value", e))?;
+        #[cfg(feature = "reqwest-client")]
+        let custom = self.http;
+        #[cfg(not(feature = "reqwest-client"))]
+        let custom: Option<reqwest::Client> = None;
+        let (http, timeout) = match custom {
             Some(http) => (http, self.timeout),
             None => {
                 let http = reqwest::Client::builder()
@@ -251,25 +348,30 @@ impl ClientBuilder {
                     // session id elsewhere. A 3xx comes back as an `Error::Api`.
                     .redirect(reqwest::redirect::Policy::none())
                     .build()
-                    .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+                    .map_err(|e| ConfigError::with_source("could not build the HTTP client", e))?;
                 (http, Some(self.timeout.unwrap_or(DEFAULT_TIMEOUT)))
             }
         };
-        Ok(Client { inner: Arc::new(Inner { http, base, auth, user_agent, timeout, retry: self.retry }) })
+        let deadline = self.deadline;
+        Ok(Client {
+            inner: Arc::new(Inner { http, base, auth, user_agent, timeout, deadline, retry: self.retry }),
+        })
     }
 }
 
 fn parse_base(s: &str) -> Result<Url, Error> {
-    let mut url =
-        Url::parse(s).map_err(|e| Error::Config(format!("the base URL `{s}` is not a valid URL: {e}")))?;
+    let mut url = Url::parse(s)
+        .map_err(|e| ConfigError::with_source(format!("the base URL `{s}` is not a valid URL"), e))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host_str().is_none() {
-        return Err(Error::Config(format!("the base URL `{s}` must be an absolute http or https URL")));
+        return Err(
+            ConfigError::new(format!("the base URL `{s}` must be an absolute http or https URL")).into()
+        );
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(format!("the base URL `{s}` must not have a query or fragment")));
+        return Err(ConfigError::new(format!("the base URL `{s}` must not have a query or fragment")).into());
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config("the base URL must not carry credentials".into()));
+        return Err(ConfigError::new("the base URL must not carry credentials").into());
     }
     if let Ok(mut path) = url.path_segments_mut() {
         path.pop_if_empty();

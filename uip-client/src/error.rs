@@ -8,13 +8,20 @@ use uip_types::{ErrorCode, ValidationError};
 
 /// Everything a call can fail with.
 ///
-/// The variants keep the four kinds of failure apart:
+/// The variants keep the kinds of failure apart:
 ///
 /// * [`Error::Api`]: the service answered with a non-2xx status (its parsed error body, or an
 ///   excerpt when the body was not the documented JSON);
-/// * [`Error::Transport`]: no answer was received (connect failure, timeout, connection closed);
+/// * [`Error::Transport`]: no (complete) answer was received: connect failure, timeout,
+///   connection closed, the call's deadline passed ([`TransportError::kind`]);
 /// * [`Error::Decode`]: a 2xx answer whose body is not the expected JSON;
-/// * [`Error::InvalidInput`]: the request broke a rule of the contract and was never sent.
+/// * [`Error::InvalidInput`]: the request broke a rule of the contract and was never sent;
+/// * [`Error::Io`]: a document file could not be read;
+/// * [`Error::Config`]: the client could not be built.
+///
+/// Each error's `Display` is its own text only; the underlying cause, when there is one, is
+/// returned by [`source()`](std::error::Error::source) and never repeated in the text, so a
+/// reporter that walks the chain prints every cause once.
 ///
 /// ```
 /// use uip_client::{Client, Error, ErrorCode};
@@ -22,6 +29,7 @@ use uip_types::{ErrorCode, ValidationError};
 /// match client.get_session("sess_unknown").await {
 ///     Err(Error::Api { status: 404, .. }) => println!("no such session"),
 ///     Err(e) if e.code() == Some(&ErrorCode::NotFound) => unreachable!(),
+///     Err(e) if e.outcome_unknown() => println!("read the session to learn whether it happened: {e}"),
 ///     Err(e) if e.is_retryable() => println!("try again later: {e}"),
 ///     Err(e) => println!("failed: {e}"),
 ///     Ok(view) => println!("status: {}", view.status),
@@ -48,38 +56,36 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
-    /// The request did not get an answer: connect failure, timeout, connection closed.
+    /// The request did not get a complete answer: connect failure, timeout, connection closed,
+    /// the call's deadline passed. See [`TransportError::kind`] and
+    /// [`TransportError::outcome_unknown`].
     ///
-    /// The inner error never carries the request URL (session ids are capabilities).
-    #[error("{kind}: {source}")]
-    #[non_exhaustive]
-    Transport {
-        /// What went wrong.
-        kind: TransportErrorKind,
-        /// The underlying HTTP client error.
-        #[source]
-        source: reqwest::Error,
-    },
+    /// The error never carries the request URL (session ids are capabilities).
+    #[error(transparent)]
+    Transport(TransportError),
 
     /// A successful answer whose body is not what the API documents.
-    #[error("could not decode the response (HTTP {status}): {source}; body starts with {excerpt:?}")]
+    #[error("could not decode the response (HTTP {status}); body starts with {excerpt:?}")]
     #[non_exhaustive]
     Decode {
         /// HTTP status code of the answer.
         status: u16,
         /// The first few hundred characters of the body (session ids shortened).
         excerpt: String,
-        /// The JSON error.
+        /// The JSON error (line, column and what was expected).
         #[source]
         source: serde_json::Error,
     },
 
     /// The request broke a rule of the contract; nothing was sent.
+    ///
+    /// The [`ValidationError`] is the error itself (its text is part of this one), not a cause:
+    /// [`source()`](std::error::Error::source) is `None`.
     #[error("invalid input: {0}")]
-    InvalidInput(#[from] ValidationError),
+    InvalidInput(ValidationError),
 
     /// A document file could not be read.
-    #[error("could not read document {}: {source}", path.display())]
+    #[error("could not read document {}", path.display())]
     #[non_exhaustive]
     Io {
         /// The file.
@@ -90,8 +96,14 @@ pub enum Error {
     },
 
     /// The client could not be built (bad base URL, API key or user agent, TLS setup).
-    #[error("invalid client configuration: {0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(ConfigError),
+}
+
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Error::InvalidInput(e)
+    }
 }
 
 struct DisplayApi<'a> {
@@ -115,18 +127,126 @@ impl fmt::Display for DisplayApi<'_> {
     }
 }
 
-/// The kind of an [`Error::Transport`].
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// No complete answer was received; the payload of [`Error::Transport`].
+///
+/// Opaque on purpose: the HTTP library underneath is not part of this crate's API (it is only
+/// reachable as a `dyn Error` through [`source()`](std::error::Error::source)). Ask it what
+/// happened with [`kind`](Self::kind), and whether the call may have taken effect with
+/// [`outcome_unknown`](Self::outcome_unknown).
+pub struct TransportError {
+    kind: TransportErrorKind,
+    /// The call's own deadline (not the per-attempt timeout) passed.
+    deadline: Option<Duration>,
+    outcome_unknown: bool,
+    source: Option<BoxError>,
+}
+
+impl TransportError {
+    /// What went wrong.
+    ///
+    /// ```
+    /// # async fn run(client: uip_client::Client) {
+    /// use uip_client::{Error, TransportErrorKind};
+    /// if let Err(Error::Transport(t)) = client.catalog().await {
+    ///     if t.kind() == TransportErrorKind::Connect {
+    ///         println!("the API is unreachable");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// Whether the request may have reached the service and taken effect although no answer
+    /// says so: a `continue` or `stop` (not idempotent) that timed out, lost its connection
+    /// after sending, or ran out of deadline. See [`Error::outcome_unknown`].
+    pub fn outcome_unknown(&self) -> bool {
+        self.outcome_unknown
+    }
+
+    /// Whether the call's overall deadline ([`ClientBuilder::deadline`](crate::ClientBuilder::deadline))
+    /// passed, rather than one attempt's [`timeout`](crate::ClientBuilder::timeout). The kind is
+    /// then [`TransportErrorKind::Timeout`].
+    pub fn is_deadline(&self) -> bool {
+        self.deadline.is_some()
+    }
+
+    pub(crate) fn deadline(deadline: Duration) -> TransportError {
+        TransportError {
+            kind: TransportErrorKind::Timeout,
+            deadline: Some(deadline),
+            outcome_unknown: false,
+            source: None,
+        }
+    }
+
+    /// Marks a failure of a non-idempotent call whose request may have been sent.
+    pub(crate) fn mark_not_idempotent(&mut self) {
+        self.outcome_unknown = matches!(
+            self.kind,
+            TransportErrorKind::Timeout | TransportErrorKind::ConnectionClosed | TransportErrorKind::Body
+        );
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("kind", &self.kind)
+            .field("deadline", &self.deadline)
+            .field("outcome_unknown", &self.outcome_unknown)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.kind, self.deadline) {
+            (_, Some(d)) => write!(f, "the call's deadline of {d:?} passed before the UIP API answered")?,
+            (TransportErrorKind::Connect, _) => f.write_str("could not connect to the UIP API")?,
+            (TransportErrorKind::Timeout, _) => {
+                f.write_str("the UIP API did not answer within the timeout")?
+            }
+            (TransportErrorKind::ConnectionClosed, _) => {
+                f.write_str("the connection to the UIP API closed before a complete answer")?
+            }
+            (TransportErrorKind::Body, _) => {
+                f.write_str("sending the request body or reading the answer's body failed")?
+            }
+            (TransportErrorKind::Other, _) => f.write_str("the HTTP request to the UIP API failed")?,
+        }
+        if self.outcome_unknown {
+            f.write_str(" (the request may have taken effect)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The kind of an [`Error::Transport`] ([`TransportError::kind`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
     /// The connection could not be established (refused, DNS, TLS handshake): the request was
     /// not sent.
     Connect,
-    /// The request or the reading of its answer took longer than the timeout.
+    /// The request or the reading of its answer took longer than the timeout, or the call's
+    /// deadline passed.
     Timeout,
     /// The connection closed (reset, or ended before a complete answer).
     ConnectionClosed,
-    /// Anything else (building the request, reading the body, protocol errors).
+    /// Sending the request's body or reading the answer's body failed.
+    Body,
+    /// Anything else (building the request, protocol errors).
     Other,
 }
 
@@ -136,8 +256,63 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Connect => "connect error",
             TransportErrorKind::Timeout => "timeout",
             TransportErrorKind::ConnectionClosed => "connection closed",
+            TransportErrorKind::Body => "body error",
             TransportErrorKind::Other => "transport error",
         })
+    }
+}
+
+/// The client could not be built; the payload of [`Error::Config`].
+///
+/// Its text says which setting is wrong; the underlying parse or TLS error, when there is one,
+/// is its [`source()`](std::error::Error::source).
+///
+/// ```
+/// use std::error::Error as _;
+/// let err = uip_client::Client::builder("k").base_url("http://[::1").build().unwrap_err();
+/// let uip_client::Error::Config(config) = &err else { panic!("{err:?}") };
+/// assert_eq!(err.to_string(), "invalid client configuration: the base URL `http://[::1` is not a valid URL");
+/// assert!(config.source().is_some()); // the URL parser's own error
+/// ```
+pub struct ConfigError {
+    message: String,
+    source: Option<BoxError>,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> ConfigError {
+        ConfigError { message: message.into(), source: None }
+    }
+
+    pub(crate) fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> ConfigError {
+        ConfigError { message: message.into(), source: Some(Box::new(source)) }
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigError").field("message", &self.message).field("source", &self.source).finish()
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid client configuration: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
     }
 }
 
@@ -204,12 +379,53 @@ impl Error {
         }
     }
 
-    /// Whether trying the same request again later may succeed: connect failures, timeouts,
-    /// closed connections, `429` and `5xx` answers.
+    /// The kind of a transport failure, `None` for every other error.
+    ///
+    /// ```
+    /// # let err: uip_client::Error = uip_client::CreateSessionRequest::default().validate().unwrap_err().into();
+    /// assert_eq!(err.transport_kind(), None);
+    /// ```
+    pub fn transport_kind(&self) -> Option<TransportErrorKind> {
+        match self {
+            Error::Transport(t) => Some(t.kind()),
+            _ => None,
+        }
+    }
+
+    /// Whether the call may have taken effect although it failed: a `continue` or `stop` (not
+    /// idempotent) whose request may have reached the service, but whose answer was lost to a
+    /// timeout, a closed connection or the call's deadline.
+    ///
+    /// The client does not retry such a call (a second `continue` could skip a gate), and
+    /// [`is_retryable`](Self::is_retryable) is `false` for it: read the session with
+    /// [`Client::get_session`](crate::Client::get_session) to learn whether the decision was
+    /// applied (`status` / `current_step` moved on), then decide. Creates never report an
+    /// unknown outcome: they carry an `Idempotency-Key`, and repeating one with the same key
+    /// ([`CreateOptions::idempotency_key`](crate::CreateOptions::idempotency_key)) returns the
+    /// session the first one made, if any.
+    ///
+    /// `5xx` answers are answers: the API documents them as "retry with backoff", so they are
+    /// not reported here (the client already retries continue/stop on `5xx` and checks, on a
+    /// `409` to a retry, whether an earlier attempt took effect).
+    ///
+    /// ```
+    /// # let err: uip_client::Error = uip_client::CreateSessionRequest::default().validate().unwrap_err().into();
+    /// assert!(!err.outcome_unknown()); // never sent
+    /// ```
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Error::Transport(t) if t.outcome_unknown())
+    }
+
+    /// Whether trying the same request again later may succeed and is safe: connect failures,
+    /// timeouts, closed connections, body errors, `429` and `5xx` answers, except when the
+    /// outcome is unknown ([`outcome_unknown`](Self::outcome_unknown): a timed-out `continue`
+    /// or `stop`), where a blind retry could apply the decision twice.
     ///
     /// The client already retries these itself under its [`RetryPolicy`](crate::RetryPolicy)
     /// (continue and stop only on connect failures and `5xx`), so this is what is left after it
-    /// gave up.
+    /// gave up. Repeat a create with the same `Idempotency-Key` (set your own with
+    /// [`CreateOptions::idempotency_key`](crate::CreateOptions::idempotency_key)); a create
+    /// repeated with a fresh key may make a second session.
     ///
     /// ```
     /// # let err: uip_client::Error = uip_client::CreateSessionRequest::default().validate().unwrap_err().into();
@@ -218,18 +434,22 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api { status, .. } => *status == 429 || (500..=599).contains(status),
-            Error::Transport { kind, .. } => matches!(
-                kind,
-                TransportErrorKind::Connect
-                    | TransportErrorKind::Timeout
-                    | TransportErrorKind::ConnectionClosed
-            ),
+            Error::Transport(t) => {
+                !t.outcome_unknown()
+                    && matches!(
+                        t.kind(),
+                        TransportErrorKind::Connect
+                            | TransportErrorKind::Timeout
+                            | TransportErrorKind::ConnectionClosed
+                            | TransportErrorKind::Body
+                    )
+            }
             _ => false,
         }
     }
 
     pub(crate) fn invalid(code: ErrorCode, param: &str, message: impl Into<String>) -> Error {
-        Error::InvalidInput(ValidationError { code, message: message.into(), param: Some(param.to_owned()) })
+        Error::InvalidInput(ValidationError::new(code, message).with_param(param))
     }
 }
 
@@ -241,10 +461,17 @@ pub(crate) fn transport(e: reqwest::Error) -> Error {
         TransportErrorKind::Connect
     } else if connection_closed(&e) {
         TransportErrorKind::ConnectionClosed
+    } else if e.is_body() || e.is_decode() {
+        TransportErrorKind::Body
     } else {
         TransportErrorKind::Other
     };
-    Error::Transport { kind, source: e.without_url() }
+    Error::Transport(TransportError {
+        kind,
+        deadline: None,
+        outcome_unknown: false,
+        source: Some(Box::new(e.without_url())),
+    })
 }
 
 fn connection_closed(e: &reqwest::Error) -> bool {

@@ -40,13 +40,44 @@
 //!   output; logs (via `tracing`, one span per call with method, route template, attempt and
 //!   status) name routes such as `/sessions/{id}`, never the id itself.
 //! * **One error type**, [`Error`], separating API errors (status, [`ErrorCode`], message,
-//!   param), transport errors, undecodable answers and invalid input.
+//!   param), transport errors ([`TransportError`], with a [`kind`](TransportError::kind) and
+//!   [`outcome_unknown`](Error::outcome_unknown)), undecodable answers and invalid input. Its
+//!   text never repeats its [`source()`](std::error::Error::source).
+//! * **Bounded calls.** Each attempt has a [`timeout`](ClientBuilder::timeout) (60 s by
+//!   default); a [`deadline`](ClientBuilder::deadline) bounds a whole call, retries and backoff
+//!   included (per call: [`Client::with_deadline`]).
 //!
-//! # TLS
+//! # Cancellation
 //!
-//! `rustls` by default (feature `rustls-tls`); enable `native-tls` (with
-//! `default-features = false`) for the platform's TLS. Or pass your own `reqwest::Client` to
-//! [`ClientBuilder::http_client`].
+//! Every call is a future that does nothing until polled and can be dropped at any point
+//! (`tokio::time::timeout`, `select!`, a client disconnecting from your handler). Dropping it
+//! abandons the call, but **a request already sent may still take effect**:
+//!
+//! * a dropped create may have created a session. Give creates your own Idempotency-Key
+//!   ([`SessionBuilder::idempotency_key`], [`CreateOptions::idempotency_key`]), e.g. derived
+//!   from your order id and stored with it, and repeat the create with the same key: the
+//!   service answers with the session the first one made, or makes it now;
+//! * a dropped `continue` / `stop` may have been applied: read the session
+//!   ([`Client::get_session`]) before deciding again, as for an error whose
+//!   [`outcome_unknown`](Error::outcome_unknown) is `true`;
+//! * reads are always safe to repeat.
+//!
+//! Prefer [`ClientBuilder::deadline`] to dropping: the call then ends with an error that says
+//! whether its outcome is unknown.
+//!
+//! # Features
+//!
+//! * `rustls-tls` (default): TLS through rustls.
+//! * `native-tls`: the platform's TLS (use with `default-features = false`).
+//! * `reqwest-client`: `ClientBuilder::http_client` to pass your own `reqwest::Client`
+//!   (proxies, custom roots, pool settings), and the re-export `uip_client::reqwest`. This
+//!   makes reqwest 0.12 a **public dependency** of your build: a reqwest major upgrade of this
+//!   crate is then a breaking change for you. Without it, reqwest is an implementation detail
+//!   and never appears in this crate's API.
+//!
+//! The crate needs a tokio runtime with timers (`tokio = { features = ["rt", "time"] }` or
+//! `#[tokio::main]`); it turns on only tokio's `time` and `fs` features itself.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -60,7 +91,7 @@ mod sessions;
 
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
 pub use documents::Document;
-pub use error::{Error, TransportErrorKind};
+pub use error::{ConfigError, Error, TransportError, TransportErrorKind};
 pub use request::{RetryPolicy, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER};
 pub use sessions::{CreateOptions, SessionBuilder};
 
@@ -74,7 +105,10 @@ pub use uip_types::{
 /// The shared wire types, for everything not re-exported here (webhook events, validation rules).
 pub use uip_types;
 
-/// The HTTP client crate, to build a `reqwest::Client` for [`ClientBuilder::http_client`].
+/// The HTTP client crate, to build a `reqwest::Client` for [`ClientBuilder::http_client`]
+/// (feature `reqwest-client`, which makes it a public dependency).
+#[cfg(feature = "reqwest-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest-client")))]
 pub use reqwest;
 
 /// The README's examples, compiled as doctests.

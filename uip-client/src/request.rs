@@ -13,7 +13,7 @@ use uip_types::{ApiErrorBody, ErrorCode};
 
 use crate::client::Client;
 use crate::documents::{self, Document};
-use crate::error::{self, Error, TransportErrorKind};
+use crate::error::{self, Error, TransportError, TransportErrorKind};
 
 /// The header that makes a create safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -25,7 +25,8 @@ pub const IDEMPOTENT_REPLAYED_HEADER: &str = "Idempotent-Replayed";
 ///
 /// What is retried:
 ///
-/// * reads (`GET`) and creates: connect failures, timeouts, closed connections, `429` and `5xx`.
+/// * reads (`GET`) and creates: connect failures, timeouts, closed connections, body errors,
+///   `429` and `5xx`.
 ///   A create always carries an `Idempotency-Key` that stays the same on every attempt, so a
 ///   retried create can never make two sessions;
 /// * `continue` and `stop`: connect failures and `5xx` only (see
@@ -42,12 +43,14 @@ pub const IDEMPOTENT_REPLAYED_HEADER: &str = "Idempotent-Replayed";
 /// use std::time::Duration;
 /// use uip_client::RetryPolicy;
 ///
-/// let patient = RetryPolicy { max_attempts: 6, base: Duration::from_millis(200), cap: Duration::from_secs(10) };
+/// let patient = RetryPolicy::new(6, Duration::from_millis(200), Duration::from_secs(10));
+/// assert_eq!(patient.max_attempts, 6);
+/// assert_eq!(RetryPolicy::default().with_max_attempts(5).max_attempts, 5);
 /// assert_eq!(RetryPolicy::default().max_attempts, 3);
 /// assert_eq!(RetryPolicy::none().max_attempts, 1);
-/// # let _ = patient;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Total attempts including the first (`1` = no retry; `0` counts as `1`).
     pub max_attempts: u32,
@@ -72,6 +75,51 @@ impl RetryPolicy {
     /// ```
     pub fn none() -> Self {
         RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
+    }
+
+    /// A policy of `max_attempts` attempts in all, backing off from `base` up to `cap`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = uip_client::RetryPolicy::new(4, Duration::from_millis(50), Duration::from_secs(2));
+    /// assert_eq!((p.max_attempts, p.base, p.cap), (4, Duration::from_millis(50), Duration::from_secs(2)));
+    /// ```
+    pub fn new(max_attempts: u32, base: Duration, cap: Duration) -> Self {
+        RetryPolicy { max_attempts, base, cap }
+    }
+
+    /// The same policy with this many attempts in all (`1` = no retry).
+    ///
+    /// ```
+    /// assert_eq!(uip_client::RetryPolicy::default().with_max_attempts(6).max_attempts, 6);
+    /// ```
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    /// The same policy with this delay before the first retry.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = uip_client::RetryPolicy::default().with_base(Duration::from_millis(10));
+    /// assert_eq!(p.base, Duration::from_millis(10));
+    /// ```
+    pub fn with_base(mut self, base: Duration) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// The same policy with this longest delay (and longest `Retry-After` waited for).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = uip_client::RetryPolicy::default().with_cap(Duration::from_secs(30));
+    /// assert_eq!(p.cap, Duration::from_secs(30));
+    /// ```
+    pub fn with_cap(mut self, cap: Duration) -> Self {
+        self.cap = cap;
+        self
     }
 
     /// The backoff before retry number `retry` (1-based), jitter included.
@@ -116,7 +164,7 @@ impl RetryClass {
         match (self, err) {
             (RetryClass::Safe, e) => e.is_retryable(),
             (RetryClass::Decision, Error::Api { status, .. }) => (500..=599).contains(status),
-            (RetryClass::Decision, Error::Transport { kind, .. }) => *kind == TransportErrorKind::Connect,
+            (RetryClass::Decision, Error::Transport(t)) => t.kind() == TransportErrorKind::Connect,
             (RetryClass::Decision, _) => false,
         }
     }
@@ -166,12 +214,30 @@ impl Client {
     async fn execute_inner<T: DeserializeOwned>(&self, call: &Call<'_>) -> Outcome<T> {
         let policy = self.inner.retry;
         let url = self.url(call.segments);
+        let deadline = self.inner.deadline.map(|d| (d, Instant::now() + d));
         let mut attempt = 0;
         loop {
             attempt += 1;
             let span = tracing::debug_span!("uip.attempt", attempt, status = field::Empty);
             let started = Instant::now();
-            let answer = self.attempt_once(call, &url).instrument(span.clone()).await;
+            let once = self.attempt_once(call, &url).instrument(span.clone());
+            let answer = match deadline {
+                None => once.await,
+                Some((total, at)) => {
+                    match tokio::time::timeout(at.saturating_duration_since(started), once).await {
+                        Ok(answer) => answer,
+                        Err(_) => Err(Error::Transport(TransportError::deadline(total))),
+                    }
+                }
+            };
+            // A non-idempotent call whose request may have been sent: its outcome is unknown.
+            let answer = match answer {
+                Err(Error::Transport(mut t)) if call.retry == RetryClass::Decision => {
+                    t.mark_not_idempotent();
+                    Err(Error::Transport(t))
+                }
+                other => other,
+            };
             let entered = span.enter();
             let err = match answer {
                 Ok((status, headers, body)) => {
@@ -191,14 +257,15 @@ impl Client {
                     api_error(status, &headers, &body)
                 }
                 Err(e) => {
-                    if let Error::Transport { kind, .. } = &e {
-                        debug!(%kind, elapsed_ms = started.elapsed().as_millis() as u64, "no answer");
+                    if let Error::Transport(t) = &e {
+                        debug!(kind = %t.kind(), elapsed_ms = started.elapsed().as_millis() as u64, "no answer");
                     }
                     e
                 }
             };
             drop(entered);
-            if attempt >= policy.attempts() || !call.retry.allows(&err) {
+            let deadline_passed = matches!(&err, Error::Transport(t) if t.is_deadline());
+            if deadline_passed || attempt >= policy.attempts() || !call.retry.allows(&err) {
                 return Outcome { result: Err(err), attempts: attempt };
             }
             let mut delay = policy.backoff(attempt);
@@ -211,6 +278,15 @@ impl Client {
                     return Outcome { result: Err(err), attempts: attempt };
                 }
                 delay = delay.max(after);
+            }
+            if let Some((_, at)) = deadline {
+                if Instant::now() + delay >= at {
+                    debug!(
+                        delay_ms = delay.as_millis() as u64,
+                        "the next retry would start after the deadline"
+                    );
+                    return Outcome { result: Err(err), attempts: attempt };
+                }
             }
             span.in_scope(|| {
                 let code = err.code().map(|c| c.as_str());

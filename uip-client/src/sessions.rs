@@ -154,6 +154,14 @@ impl Client {
     /// The Idempotency-Key (yours, or a fresh UUID v4) is sent on every attempt of this call,
     /// unchanged, so retries after a timeout or a `5xx` return the one session the service made.
     ///
+    /// # Cancellation
+    ///
+    /// Dropping the returned future (a `tokio::time::timeout`, a `select!`) after the request
+    /// left may still create the session, and a generated key is lost with the future. When
+    /// that matters, set your own key (stored with your order) and repeat the create with it:
+    /// the service answers with the session the dropped call made, or makes it now. Prefer
+    /// [`ClientBuilder::deadline`](crate::ClientBuilder::deadline) to dropping.
+    ///
     /// ```no_run
     /// # async fn run(client: uip_client::Client) -> Result<(), uip_client::Error> {
     /// use uip_client::{CreateOptions, CreateSessionRequest, Step};
@@ -244,6 +252,11 @@ impl Client {
     ///
     /// To know which gate that is, when retries are enabled ([`RetryPolicy::max_attempts`] > 1)
     /// this method first reads the session (one `GET`). Errors of that read are returned as-is.
+    ///
+    /// A timeout, a closed connection or the deadline after the request left gives an error
+    /// whose [`outcome_unknown`](Error::outcome_unknown) is `true` (and
+    /// [`is_retryable`](Error::is_retryable) `false`): read the session to learn whether the
+    /// decision was applied. The same holds when the future is dropped mid-call.
     ///
     /// [`RetryPolicy::max_attempts`]: crate::RetryPolicy::max_attempts
     ///
@@ -617,11 +630,8 @@ impl<'a> SessionBuilder<'a> {
     }
 
     fn misuse(&mut self, param: &str, message: &str) {
-        self.problem.get_or_insert_with(|| ValidationError {
-            code: ErrorCode::InvalidParams,
-            message: message.to_owned(),
-            param: Some(param.to_owned()),
-        });
+        self.problem
+            .get_or_insert_with(|| ValidationError::new(ErrorCode::InvalidParams, message).with_param(param));
     }
 
     /// The request built so far, validated, with its documents and options, without sending it.

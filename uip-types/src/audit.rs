@@ -135,6 +135,7 @@ impl AuditRecord {
 
 /// Why an audit chain does not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChainError {
     /// A record's stage is not its position.
     StageOutOfOrder {

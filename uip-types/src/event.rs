@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -260,45 +261,11 @@ impl WebhookEvent {
         }
     }
 
-    /// The body as JSON.
+    /// The body as JSON. The key order of the `Value` is serde_json's (sorted, unless
+    /// `preserve_order` is on); for the wire order, serialize the event itself
+    /// (`serde_json::to_vec(&event)`).
     pub fn to_value(&self) -> Value {
-        let mut data = Map::new();
-        let ctx = |data: &mut Map<String, Value>, c: &EventContext| {
-            data.insert("session_id".into(), Value::String(c.session_id.as_str().to_owned()));
-            if let Some(r) = &c.client_reference_id {
-                data.insert("client_reference_id".into(), Value::String(r.clone()));
-            }
-            if let Some(m) = &c.metadata {
-                let obj = m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-                data.insert("metadata".into(), Value::Object(obj));
-            }
-        };
-        match self {
-            WebhookEvent::StepCompleted(s) => {
-                ctx(&mut data, &s.context);
-                data.insert("stage".into(), Value::from(s.stage));
-                data.insert("primitive".into(), Value::String(s.primitive.as_str().to_owned()));
-                data.insert("audit_id".into(), Value::String(s.audit_id.clone()));
-                s.result.write_fields(&mut data);
-            }
-            WebhookEvent::SessionCompleted(e)
-            | WebhookEvent::SessionStopped(e)
-            | WebhookEvent::SessionFailed(e)
-            | WebhookEvent::SessionExpired(e) => {
-                ctx(&mut data, &e.context);
-                data.insert("status".into(), Value::String(e.status.as_str().to_owned()));
-                if let Some(r) = &e.reason {
-                    data.insert("reason".into(), Value::String(r.clone()));
-                }
-            }
-            WebhookEvent::Unknown { data: d, .. } => {
-                return serde_json::json!({"event": self.name(), "data": d});
-            }
-        }
-        let mut body = Map::new();
-        body.insert("event".into(), Value::String(self.name().to_owned()));
-        body.insert("data".into(), Value::Object(data));
-        Value::Object(body)
+        serde_json::to_value(self).expect("an event always serializes to JSON")
     }
 
     /// Parses a body from JSON. Unknown event names become [`WebhookEvent::Unknown`]; a known
@@ -381,9 +348,80 @@ fn take_opt_str(data: &mut Map<String, Value>, key: &str, event: &str) -> Result
     }
 }
 
+/// Writes `{"event", "data"}` in this order, and `data` with `session_id` first: the wire order
+/// (what a signature is computed over), whatever serde_json's `preserve_order` feature.
 impl Serialize for WebhookEvent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+        let mut body = s.serialize_map(Some(2))?;
+        body.serialize_entry("event", self.name())?;
+        match self {
+            WebhookEvent::Unknown { data, .. } => body.serialize_entry("data", data)?,
+            known => body.serialize_entry("data", &Data(known))?,
+        }
+        body.end()
+    }
+}
+
+/// The `data` object of a known event, in wire order.
+struct Data<'a>(&'a WebhookEvent);
+
+/// Keys written before a [`StepResult::Other`]'s own fields, which never repeat them.
+const STEP_KEYS: [&str; 6] =
+    ["session_id", "client_reference_id", "metadata", "stage", "primitive", "audit_id"];
+
+fn context_entries<M: SerializeMap>(m: &mut M, c: &EventContext) -> Result<(), M::Error> {
+    m.serialize_entry("session_id", c.session_id.as_str())?;
+    if let Some(r) = &c.client_reference_id {
+        m.serialize_entry("client_reference_id", r)?;
+    }
+    if let Some(meta) = &c.metadata {
+        m.serialize_entry("metadata", meta)?;
+    }
+    Ok(())
+}
+
+impl Serialize for Data<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self.0 {
+            WebhookEvent::StepCompleted(st) => {
+                context_entries(&mut m, &st.context)?;
+                m.serialize_entry("stage", &st.stage)?;
+                m.serialize_entry("primitive", st.primitive.as_str())?;
+                m.serialize_entry("audit_id", &st.audit_id)?;
+                match &st.result {
+                    StepResult::Identify { claims } => m.serialize_entry("claims", claims)?,
+                    StepResult::AgeVerify { satisfied, min_age } => {
+                        m.serialize_entry("satisfied", satisfied)?;
+                        if let Some(min_age) = min_age {
+                            m.serialize_entry("min_age", min_age)?;
+                        }
+                    }
+                    StepResult::Signature { signature, document_hash } => {
+                        m.serialize_entry("signature", signature)?;
+                        m.serialize_entry("document_hash", document_hash)?;
+                    }
+                    StepResult::Other(extra) => {
+                        for (k, v) in extra.iter().filter(|(k, _)| !STEP_KEYS.contains(&k.as_str())) {
+                            m.serialize_entry(k, v)?;
+                        }
+                    }
+                }
+            }
+            WebhookEvent::SessionCompleted(e)
+            | WebhookEvent::SessionStopped(e)
+            | WebhookEvent::SessionFailed(e)
+            | WebhookEvent::SessionExpired(e) => {
+                context_entries(&mut m, &e.context)?;
+                m.serialize_entry("status", e.status.as_str())?;
+                if let Some(r) = &e.reason {
+                    m.serialize_entry("reason", r)?;
+                }
+            }
+            // Written whole by `WebhookEvent::serialize`.
+            WebhookEvent::Unknown { .. } => {}
+        }
+        m.end()
     }
 }
 

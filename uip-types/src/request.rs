@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -83,9 +84,26 @@ impl CreateSessionRequest {
     }
 }
 
+/// Writes the documented key order (`steps`, `client_reference_id`, `metadata`, `return_url`,
+/// `expires_in`; each step `primitive`, `params`, `gate`), whatever serde_json's
+/// `preserve_order` feature.
 impl Serialize for CreateSessionRequest {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("steps", &self.steps)?;
+        if let Some(c) = &self.client_reference_id {
+            map.serialize_entry("client_reference_id", c)?;
+        }
+        if let Some(m) = &self.metadata {
+            map.serialize_entry("metadata", m)?;
+        }
+        if let Some(r) = &self.return_url {
+            map.serialize_entry("return_url", r)?;
+        }
+        if let Some(e) = self.expires_in {
+            map.serialize_entry("expires_in", &e)?;
+        }
+        map.end()
     }
 }
 
@@ -280,7 +298,55 @@ impl Step {
 
 impl Serialize for Step {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("primitive", self.primitive().as_str())?;
+        let has_params = match &self.params {
+            StepParams::Identify(p) => p.blocks.is_some(),
+            StepParams::AgeVerify(p) => p.min_age.is_some(),
+            StepParams::LightSign(_) => true,
+            StepParams::Sign(p) => p.documents.is_some(),
+        };
+        if has_params {
+            map.serialize_entry("params", &Params(&self.params))?;
+        }
+        if self.gate {
+            map.serialize_entry("gate", &true)?;
+        }
+        map.end()
+    }
+}
+
+/// A step's `params` object, in the documented key order.
+struct Params<'a>(&'a StepParams);
+
+impl Serialize for Params<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        match self.0 {
+            StepParams::Identify(p) => {
+                if let Some(blocks) = &p.blocks {
+                    let names: Vec<&str> = blocks.iter().map(|b| b.as_str()).collect();
+                    map.serialize_entry("blocks", &names)?;
+                }
+            }
+            StepParams::AgeVerify(p) => {
+                if let Some(m) = p.min_age {
+                    map.serialize_entry("min_age", &m)?;
+                }
+            }
+            StepParams::LightSign(p) => {
+                map.serialize_entry("terms", &p.terms)?;
+                if let Some(t) = &p.title {
+                    map.serialize_entry("title", t)?;
+                }
+            }
+            StepParams::Sign(p) => {
+                if let Some(d) = &p.documents {
+                    map.serialize_entry("documents", d)?;
+                }
+            }
+        }
+        map.end()
     }
 }
 

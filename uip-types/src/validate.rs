@@ -54,6 +54,7 @@ pub const MAX_MULTIPART_BODY: usize = MAX_DOCUMENT_BYTES as usize + MAX_JSON_BOD
 /// assert_eq!(err.to_string(), "steps: steps must have 1 to 20 entries");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ValidationError {
     /// The error code the sandbox answers with (all are HTTP 400 except where noted).
     pub code: ErrorCode,
@@ -64,8 +65,25 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    fn new(code: ErrorCode, param: impl Into<String>, message: impl Into<String>) -> Self {
+    fn at(code: ErrorCode, param: impl Into<String>, message: impl Into<String>) -> Self {
         ValidationError { code, message: message.into(), param: Some(param.into()) }
+    }
+
+    /// A broken rule with this code and message, naming no field (see [`with_param`](Self::with_param)).
+    ///
+    /// ```
+    /// use uip_types::{validate::ValidationError, ErrorCode};
+    /// let err = ValidationError::new(ErrorCode::InvalidField, "too long").with_param("metadata.cart");
+    /// assert_eq!(err.to_string(), "metadata.cart: too long");
+    /// ```
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ValidationError { code, message: message.into(), param: None }
+    }
+
+    /// The same error naming the field at fault, as a path such as `steps[0].params.min_age`.
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
     }
 
     /// The error body the sandbox answers with.
@@ -124,7 +142,7 @@ pub fn parse_create_session(v: &Value) -> Result<CreateSessionRequest, Validatio
         param: None,
     })?;
     if let Some(key) = obj.keys().find(|k| !TOP_LEVEL_FIELDS.contains(&k.as_str())) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::at(
             ErrorCode::InvalidPayload,
             key.clone(),
             format!("unknown field `{key}`"),
@@ -133,14 +151,14 @@ pub fn parse_create_session(v: &Value) -> Result<CreateSessionRequest, Validatio
     let steps = match obj.get("steps") {
         Some(Value::Array(a)) if !a.is_empty() && a.len() <= MAX_STEPS => a,
         Some(Value::Array(_)) | None | Some(Value::Null) => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidSteps,
                 "steps",
                 format!("steps must have 1 to {MAX_STEPS} entries"),
             ))
         }
         Some(other) => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidSteps,
                 "steps",
                 format!("steps must be an array, not {}", kind(other)),
@@ -153,14 +171,14 @@ pub fn parse_create_session(v: &Value) -> Result<CreateSessionRequest, Validatio
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if chars(s) <= MAX_CLIENT_REFERENCE_ID => Some(s.clone()),
         Some(Value::String(_)) => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidField,
                 "client_reference_id",
                 format!("client_reference_id must be at most {MAX_CLIENT_REFERENCE_ID} characters"),
             ))
         }
         Some(other) => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidField,
                 "client_reference_id",
                 format!("client_reference_id must be a string, not {}", kind(other)),
@@ -171,7 +189,7 @@ pub fn parse_create_session(v: &Value) -> Result<CreateSessionRequest, Validatio
         None | Some(Value::Null) => None,
         Some(Value::Object(m)) => Some(parse_metadata(m)?),
         Some(other) => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidField,
                 "metadata",
                 format!("metadata must be an object of strings, not {}", kind(other)),
@@ -185,7 +203,7 @@ pub fn parse_create_session(v: &Value) -> Result<CreateSessionRequest, Validatio
             Some(s.clone())
         }
         Some(other) => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidField,
                 "return_url",
                 format!("return_url must be a string, not {}", kind(other)),
@@ -199,7 +217,7 @@ pub fn parse_create_session(v: &Value) -> Result<CreateSessionRequest, Validatio
                 Some(e as u32)
             }
             _ => {
-                return Err(ValidationError::new(
+                return Err(ValidationError::at(
                     ErrorCode::InvalidField,
                     "expires_in",
                     format!(
@@ -216,7 +234,7 @@ pub fn parse_create_session(v: &Value) -> Result<CreateSessionRequest, Validatio
 
 fn parse_metadata(m: &Map<String, Value>) -> Result<BTreeMap<String, String>, ValidationError> {
     if m.len() > MAX_METADATA_KEYS {
-        return Err(ValidationError::new(
+        return Err(ValidationError::at(
             ErrorCode::InvalidField,
             "metadata",
             format!("metadata may have at most {MAX_METADATA_KEYS} keys"),
@@ -226,7 +244,7 @@ fn parse_metadata(m: &Map<String, Value>) -> Result<BTreeMap<String, String>, Va
     for (k, v) in m {
         let param = format!("metadata.{k}");
         if k.is_empty() || chars(k) > MAX_METADATA_KEY {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidField,
                 param,
                 format!("metadata keys must be 1 to {MAX_METADATA_KEY} characters"),
@@ -237,14 +255,14 @@ fn parse_metadata(m: &Map<String, Value>) -> Result<BTreeMap<String, String>, Va
                 out.insert(k.clone(), s.clone());
             }
             Value::String(_) => {
-                return Err(ValidationError::new(
+                return Err(ValidationError::at(
                     ErrorCode::InvalidField,
                     param,
                     format!("metadata values must be at most {MAX_METADATA_VALUE} characters"),
                 ))
             }
             other => {
-                return Err(ValidationError::new(
+                return Err(ValidationError::at(
                     ErrorCode::InvalidField,
                     param,
                     format!("metadata values must be strings, not {}", kind(other)),
@@ -262,14 +280,14 @@ fn parse_metadata(m: &Map<String, Value>) -> Result<BTreeMap<String, String>, Va
 /// assert!(uip_types::validate::check_return_url("http://shop.example.com/done").is_err());
 /// ```
 pub fn check_return_url(s: &str) -> Result<(), ValidationError> {
-    let bad = |m: &str| Err(ValidationError::new(ErrorCode::InvalidField, "return_url", m));
+    let bad = |m: &str| Err(ValidationError::at(ErrorCode::InvalidField, "return_url", m));
     if chars(s) > MAX_RETURN_URL {
         return bad("return_url must be at most 2048 characters");
     }
     match url::Url::parse(s) {
         Ok(u) if u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
         Ok(_) => bad("return_url must be an absolute https URL"),
-        Err(e) => Err(ValidationError::new(
+        Err(e) => Err(ValidationError::at(
             ErrorCode::InvalidField,
             "return_url",
             format!("return_url is not a valid URL: {e}"),
@@ -285,7 +303,7 @@ pub fn check_return_url(s: &str) -> Result<(), ValidationError> {
 /// ```
 pub fn check_idempotency_key(key: &str) -> Result<(), ValidationError> {
     if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::at(
             ErrorCode::InvalidField,
             "Idempotency-Key",
             format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
@@ -299,7 +317,7 @@ fn step_param(i: usize, rest: &str) -> String {
 }
 
 fn invalid_params(i: usize, rest: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError::new(ErrorCode::InvalidParams, step_param(i, rest), message)
+    ValidationError::at(ErrorCode::InvalidParams, step_param(i, rest), message)
 }
 
 /// Parses and validates one step (`index` is used in `param` paths).
@@ -311,7 +329,7 @@ fn invalid_params(i: usize, rest: &str, message: impl Into<String>) -> Validatio
 /// ```
 pub fn parse_step(v: &Value, i: usize) -> Result<Step, ValidationError> {
     let obj = v.as_object().ok_or_else(|| {
-        ValidationError::new(
+        ValidationError::at(
             ErrorCode::InvalidSteps,
             step_param(i, ""),
             format!("each step must be an object, not {}", kind(v)),
@@ -320,7 +338,7 @@ pub fn parse_step(v: &Value, i: usize) -> Result<Step, ValidationError> {
     let primitive = match obj.get("primitive") {
         Some(Value::String(s)) => s.as_str(),
         _ => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::UnknownPrimitive,
                 step_param(i, ".primitive"),
                 "primitive must be one of identify, age_verify, sign, light_sign",
@@ -352,7 +370,7 @@ pub fn parse_step(v: &Value, i: usize) -> Result<Step, ValidationError> {
         "light_sign" => &["terms", "title"],
         "sign" => &["documents"],
         other => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::UnknownPrimitive,
                 step_param(i, ".primitive"),
                 format!("unknown primitive `{other}`; expected identify, age_verify, sign or light_sign"),
@@ -523,7 +541,7 @@ pub fn bind_documents(
         }
     };
     if uploaded.len() > MAX_DOCUMENTS {
-        return Err(ValidationError::new(
+        return Err(ValidationError::at(
             ErrorCode::TooLarge,
             "document",
             format!("at most {MAX_DOCUMENTS} documents may be uploaded"),
@@ -531,14 +549,14 @@ pub fn bind_documents(
     }
     for (j, name) in uploaded.iter().enumerate() {
         if name.is_empty() {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidParams,
                 "document",
                 "every document needs a filename",
             ));
         }
         if uploaded[..j].contains(name) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::at(
                 ErrorCode::InvalidParams,
                 "document",
                 format!("duplicate document filename `{name}`"),
@@ -546,7 +564,7 @@ pub fn bind_documents(
         }
     }
     if sign_steps.is_empty() && !uploaded.is_empty() {
-        return Err(ValidationError::new(
+        return Err(ValidationError::at(
             ErrorCode::InvalidParams,
             "document",
             "documents were uploaded but no step is a sign step",
@@ -589,7 +607,7 @@ pub fn bind_documents(
         out[i] = indices;
     }
     if let Some(k) = used.iter().position(|u| !u) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::at(
             ErrorCode::InvalidParams,
             "document",
             format!("uploaded document `{}` is not used by any sign step", uploaded[k]),

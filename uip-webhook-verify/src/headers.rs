@@ -6,7 +6,8 @@ use std::hash::BuildHasher;
 /// Something header values can be read from, by name.
 ///
 /// The verifier only needs to look up four headers, so any header container can be used:
-/// `http::HeaderMap` and `http::Request` (http 1.x, behind the default `http` feature), slices,
+/// `http::HeaderMap` and `http::Request` (http 1.x, behind the default `http` feature; this
+/// covers axum, hyper 1 and reqwest 0.12), actix-web's `HeaderMap` (feature `actix`), slices,
 /// arrays and `Vec`s of `(name, value)` pairs, and `HashMap`/`BTreeMap`s of names to values,
 /// where names are anything `AsRef<str>` and values anything `AsRef<[u8]>` (`&str`, `String`,
 /// `Vec<u8>`...). For another framework (or another `http` version), implement this trait in
@@ -114,6 +115,35 @@ impl<B> HeaderSource for http::Request<B> {
     }
 }
 
+/// actix-web 4's header map (`HttpRequest::headers()`; feature `actix`).
+///
+/// ```
+/// use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+/// use uip_webhook_verify::{Verifier, VerifyError};
+///
+/// // `App::new().app_data(web::Data::new(verifier)).route("/uip-webhook", web::post().to(uip_webhook))`
+/// async fn uip_webhook(verifier: web::Data<Verifier>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+///     match verifier.verify(req.headers(), &body) {
+///         Ok(delivery) => HttpResponse::Ok().body(delivery.delivery_id),
+///         Err(err) => error_response(&err),
+///     }
+/// }
+///
+/// fn error_response(err: &VerifyError) -> HttpResponse {
+///     let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+///     HttpResponse::build(status)
+///         .content_type("application/json")
+///         .body(serde_json::json!({ "error": err.to_string(), "code": err.kind() }).to_string())
+/// }
+/// ```
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+impl HeaderSource for actix_http::header::HeaderMap {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).map(actix_http::header::HeaderValue::as_bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +161,17 @@ mod tests {
         assert_eq!(tree.header("x-uip-timestamp"), Some(&b"1"[..]));
         let v: Vec<(String, String)> = Vec::new();
         assert_eq!(v.header("x"), None);
+    }
+
+    #[cfg(feature = "actix")]
+    #[test]
+    fn actix_header_map_is_case_insensitive() {
+        use actix_http::header::{HeaderMap, HeaderName, HeaderValue};
+        let mut map = HeaderMap::new();
+        map.insert(HeaderName::from_static("x-uip-event"), HeaderValue::from_static("session.completed"));
+        assert_eq!(map.header("X-UIP-Event"), Some(&b"session.completed"[..]));
+        assert_eq!(map.header("X-UIP-Timestamp"), None);
+        assert_eq!(map.header("not a header name"), None);
     }
 
     #[cfg(feature = "http")]

@@ -39,15 +39,31 @@
 //! - `http` (default): [`HeaderSource`] for `http::HeaderMap` and `http::Request` (http 1.x),
 //!   [`Verifier::verify_request`] and [`SignedHeaders::to_header_map`]. Without it, pass headers
 //!   as `(name, value)` pairs or implement [`HeaderSource`] for your framework's type.
+//! - `axum` (axum 0.8, implies `http`): [`VerifiedDelivery`] is an extractor that reads the body
+//!   and verifies it with the [`Verifier`] of the router's state (through `FromRef`); a request
+//!   that does not verify is answered by `DeliveryRejection`, and [`VerifyError`] implements
+//!   `IntoResponse`: its [`http_status`](VerifyError::http_status) (401 or 400) with a JSON
+//!   body `{"error": "...", "code": "<kind>"}`. Depends on `axum-core` only.
+//! - `actix` (actix-web 4): [`HeaderSource`] for actix's `HeaderMap`, so a handler calls
+//!   `verifier.verify(req.headers(), &body)`. The orphan rule keeps you from writing this
+//!   impl yourself. Depends on `actix-http` only, without its default features.
+//!
+//! No feature adds tokio or any runtime to your build.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "axum")]
+mod axum_ext;
 mod dedupe;
 mod error;
 mod headers;
 mod sign;
 mod verify;
 
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use axum_ext::DeliveryRejection;
 pub use dedupe::Deduper;
 pub use error::VerifyError;
 pub use headers::HeaderSource;

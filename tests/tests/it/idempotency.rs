@@ -112,11 +112,7 @@ async fn client_retry_after_a_timeout_makes_exactly_one_session() {
     let client = Client::builder(env.sandbox.api_key().expose())
         .base_url(env.sandbox.api_url())
         .timeout(Duration::from_millis(400))
-        .retry_policy(RetryPolicy {
-            max_attempts: 3,
-            base: Duration::from_millis(20),
-            cap: Duration::from_secs(1),
-        })
+        .retry_policy(RetryPolicy::new(3, Duration::from_millis(20), Duration::from_secs(1)))
         .build()
         .unwrap();
     let started = Instant::now();

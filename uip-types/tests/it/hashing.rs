@@ -70,9 +70,21 @@ fn light_sign_hash_is_over_the_utf8_terms() {
 
 #[test]
 fn jcs_digest_sorts_keys_at_every_level() {
-    // Built in reverse key order (serde_json keeps insertion order in this workspace).
-    let v = json!({"z": 1, "b": "x", "a": [1, {"d": null, "c": true}]});
-    assert_eq!(v.as_object().unwrap().keys().next().unwrap(), "z");
+    // Serialized in reverse key order whatever serde_json's features (struct fields keep
+    // their declaration order; a `Value` map's order depends on `preserve_order`).
+    #[derive(serde::Serialize)]
+    struct Inner {
+        d: Option<u8>,
+        c: bool,
+    }
+    #[derive(serde::Serialize)]
+    struct Reversed {
+        z: u8,
+        b: &'static str,
+        a: (u8, Inner),
+    }
+    let v = Reversed { z: 1, b: "x", a: (1, Inner { d: None, c: true }) };
+    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"z":1,"b":"x","a":[1,{"d":null,"c":true}]}"#);
     let canonical = r#"{"a":[1,{"c":true,"d":null}],"b":"x","z":1}"#;
     assert_eq!(String::from_utf8(jcs_bytes(&v)).unwrap(), canonical);
     assert_eq!(jcs_digest(&v), "sha256:59d8868903aa8c28464cd3929490500ee8414392b7657339cfc94f339d3b1fe0");

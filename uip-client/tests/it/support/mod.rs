@@ -22,7 +22,7 @@ pub fn fixture_json(name: &str) -> serde_json::Value {
 
 /// A retry policy with tiny delays, so retry tests are fast.
 pub fn fast_retries(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy { max_attempts, base: Duration::from_millis(1), cap: Duration::from_secs(5) }
+    RetryPolicy::new(max_attempts, Duration::from_millis(1), Duration::from_secs(5))
 }
 
 /// A client for the mock server's `/v1`, with fast retries (3 attempts).
