@@ -223,7 +223,9 @@ pub fn fault(n: u32, with: Value) -> Value {
 #[track_caller]
 pub fn refusal<T: std::fmt::Debug>(result: Result<T, uip_sandbox::SandboxError>) -> (u16, String) {
     match result {
-        Err(uip_sandbox::SandboxError::Api { status, body }) => (status, body.code.to_string()),
+        Err(uip_sandbox::SandboxError::Api { status, body }) => {
+            (status, body.code.map(|c| c.to_string()).unwrap_or_default())
+        }
         other => panic!("expected an error answer from the sandbox, got {other:?}"),
     }
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod errors;
+mod hygiene;
 mod logging;
 mod multipart;
 mod reads;

@@ -115,8 +115,7 @@ async fn retry_after_beyond_the_cap_returns_the_error_at_once() {
         .await;
     // The cap is an hour, the server asks for two: a client that waited (the cap or the ask)
     // would take an hour or more; at once means well within the test's patience.
-    let policy =
-        RetryPolicy { max_attempts: 3, base: Duration::from_millis(1), cap: Duration::from_secs(3600) };
+    let policy = RetryPolicy::new(3, Duration::from_millis(1), Duration::from_secs(3600));
     let err = tokio::time::timeout(Duration::from_secs(30), client_with(&server, policy).catalog())
         .await
         .expect("the error comes back without waiting")

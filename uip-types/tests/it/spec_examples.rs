@@ -4,7 +4,7 @@
 //! the same value (compared as JSON values, field by field). Reading is tolerant
 //! (docs/DECISIONS.md §11), so the shapes the docs show but the sandbox never writes are here too.
 
-mod common;
+use crate::support as common;
 
 use std::collections::BTreeSet;
 

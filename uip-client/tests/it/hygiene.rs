@@ -2,7 +2,7 @@
 //! outcomes of continue/stop, the whole-call deadline, cancellation with an Idempotency-Key,
 //! and a caller's own HTTP client (feature `reqwest-client`).
 
-mod common;
+use crate::support as common;
 
 use std::error::Error as StdError;
 use std::time::Duration;
