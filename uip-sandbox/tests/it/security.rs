@@ -591,7 +591,7 @@ const EXPECTED_ANSWERS: &[(&str, u16, &str)] = &[
     ("POST", 415, "request/unsupported-media-type"), // wrong media type
     ("POST", 409, "session/not-awaiting-decision"),  // continue before the gate
     ("GET", 200, ""),
-    ("POST", 403, "session/bound-elsewhere"), // open: bound elsewhere
+    ("POST", 409, "session/bound-elsewhere"), // open: bound elsewhere
     ("GET", 200, ""),
     ("GET", 200, ""),
     ("POST", 200, ""),
