@@ -87,19 +87,9 @@ fn parse_json_as<T: DeserializeOwned>(
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-        let mut path = param_path(e.path());
+        let path = param_path(e.path());
         let inner = e.into_inner();
-        let code = code(&inner);
-        // An unknown field is named by the message, not the path.
-        let message = inner.to_string();
-        let unknown = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
-        if let (Some(name), ErrorCode::InvalidField) = (unknown, &code) {
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(name);
-        }
-        let err = ApiError::new(code, format!("invalid JSON body: {inner}"));
+        let err = ApiError::new(code(&inner), format!("invalid JSON body: {inner}"));
         if path.is_empty() {
             err
         } else {

@@ -104,7 +104,7 @@ async fn get_and_patch_business() {
     let patch =
         |body: Value| send(env.http.patch(env.url("/_sandbox/business")).bearer_auth(&env.key).json(&body));
     patch(json!({"webhook_url": "not a url"})).await.err(400, "request/invalid-field", Some("webhook_url"));
-    patch(json!({"api_key": "x"})).await.code(400, "request/invalid-payload");
+    patch(json!({"api_key": "x"})).await.err(400, "request/invalid-field", Some("api_key"));
     patch(json!({"trust": "sometimes"})).await.code(400, "request/invalid-payload");
     send(env.http.patch(env.url("/_sandbox/business")).json(&json!({}))).await.err(
         401,
@@ -200,7 +200,7 @@ async fn simulate_drives_the_page_as_a_user() {
     assert_eq!(env.status(&id).await, "created", "a foreign simulate does not bind or open");
     sim("sess_AAAAAAAAAAAAAAAAAAAAAAAA", None).await.err(404, "resource/not-found", None);
     sim(&id, Some(json!({"persona": "nobody"}))).await.err(400, "request/invalid-payload", Some("persona"));
-    sim(&id, Some(json!({"speed": 2}))).await.code(400, "request/invalid-payload");
+    sim(&id, Some(json!({"speed": 2}))).await.err(400, "request/invalid-field", Some("speed"));
 }
 
 /// `simulate {"action": "internal_error"}` on a `created` session (docs/DECISIONS.md §11): binds like a
