@@ -3,7 +3,7 @@
 #
 # Builds the uip-sandbox binary, starts it on a free loopback port (in memory), runs a bounded
 # schemathesis run (examples, coverage, fuzzing and stateful phases; a time budget), stops the
-# sandbox, and exits non-zero when any check failed. Every check is on (`--checks all`): a 5xx; a
+# sandbox, and exits non-zero when any check failed. Every check is on (the config written below): a 5xx; a
 # status code, content type, header or body that the document does not describe; a network error
 # (a hang or a dropped connection); a schema-violating request accepted (negative_data_rejection)
 # or a schema-valid one refused (positive_data_acceptance); a keyed operation answering without
@@ -79,10 +79,34 @@ if [[ -n "$exclude_checks" ]]; then
   echo "== leaving out checks: $exclude_checks"
   exclude=(--exclude-checks "$exclude_checks")
 fi
+# Two operations are left out of one check each, positive_data_acceptance (a schema-valid request
+# must not be refused), because their 400 comes from a rule no JSON Schema can state; both 400s are
+# documented in the operation's description:
+# - inboxReceive: a delivery must name a session this sandbox created (data.session_id); generated
+#   data never does, so every schema-valid delivery is refused with 400 request/invalid-payload.
+# - createSession: a multipart `sign` step must name uploaded `document` parts (and every part must
+#   be named by a sign step), a JSON create may not have a `sign` step: cross-field and cross-part
+#   rules answered with 400 request/invalid-params.
+# Every other check, negative_data_rejection included, still runs on both.
+# createSession also refuses more `document` parts than the schema's maxItems with 413
+# request/too-large (the document and size limits answer 413, docs/DECISIONS.md §9), a rejection
+# negative_data_rejection does not count by default, so 413 is added to its rejections there.
+# Every check is switched on here rather than with `--checks all`: a check named on the command
+# line would override these per-operation settings.
+cat >"$work/schemathesis.toml" <<'TOML'
+checks.enabled = true
+
+[[operations]]
+include-operation-id = ["inboxReceive", "createSession"]
+checks.positive_data_acceptance.enabled = false
+
+[[operations]]
+include-operation-id = "createSession"
+checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5XX"]
+TOML
 # From the scratch folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
-(cd "$work" && "${st[@]}" --no-color run "$url/openapi.json" \
+(cd "$work" && "${st[@]}" --no-color --config-file "$work/schemathesis.toml" run "$url/openapi.json" \
   --header "Authorization: Bearer $api_key" \
-  --checks all \
   "${exclude[@]}" \
   --exclude-path /_sandbox/faults \
   --phases examples,coverage,fuzzing,stateful \

@@ -44,6 +44,86 @@ impl std::str::FromStr for Trust {
     }
 }
 
+/// Integer fields of control-API bodies (docs/DECISIONS.md §11): a JSON integer in range, written
+/// as `5` or as an integral float `5.0` (JSON Schema counts both as integers). Anything else that
+/// is a number (fractional, negative, too large) is serde's "invalid value" error, which the sandbox
+/// answers with 400 `request/invalid-field`; a non-number is an "invalid type" error.
+mod control_int {
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, Unexpected, Visitor};
+
+    use crate::validate::{MAX_BALANCE_CENTS, MAX_SIMULATE_STEPS};
+
+    struct UpTo(u64);
+
+    impl UpTo {
+        fn check<E: de::Error>(&self, n: u64, unexpected: Unexpected<'_>) -> Result<Option<u64>, E> {
+            if n <= self.0 {
+                Ok(Some(n))
+            } else {
+                Err(E::invalid_value(unexpected, self))
+            }
+        }
+    }
+
+    impl<'de> Visitor<'de> for UpTo {
+        type Value = Option<u64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "an integer from 0 to {}", self.0)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.check(v, Unexpected::Unsigned(v))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            match u64::try_from(v) {
+                Ok(n) => self.check(n, Unexpected::Signed(v)),
+                Err(_) => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+            }
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            // 2^64 as f64: every integral float below it converts to u64 exactly.
+            if v.is_finite() && v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                self.check(v as u64, Unexpected::Float(v))
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
+
+    pub(super) fn balance<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        d.deserialize_any(UpTo(MAX_BALANCE_CENTS))
+    }
+
+    pub(super) fn steps<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        // In range means it fits: MAX_SIMULATE_STEPS is a u32.
+        Ok(d.deserialize_any(UpTo(u64::from(MAX_SIMULATE_STEPS)))?.map(|n| n as u32))
+    }
+
+    pub(super) fn fail_next<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        match d.deserialize_any(UpTo(u64::from(u32::MAX)))? {
+            Some(n) => Ok(n as u32),
+            None => Err(de::Error::invalid_type(Unexpected::Unit, &"an integer")),
+        }
+    }
+}
+
 /// `POST /_sandbox/businesses` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -54,7 +134,8 @@ pub struct NewBusiness {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     /// Starting balance (default 100000 cents).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 9_223_372_036_854_775_807_u64))]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "control_int::balance")]
     pub balance_cents: Option<u64>,
     /// Issuer trust (default demo).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,7 +191,8 @@ pub struct BusinessPatch {
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<Option<String>>,
     /// New balance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 9_223_372_036_854_775_807_u64))]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "control_int::balance")]
     pub balance_cents: Option<u64>,
     /// New trust.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,8 +371,9 @@ pub struct SimulateRequest {
     /// Share, decline or fail the step with `internal_error` (default share).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<SimulateAction>,
-    /// How many steps to answer (default: until the session pauses or ends).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How many steps to answer (default: until the session pauses or ends; at most 100 per call).
+    #[cfg_attr(feature = "openapi", schema(format = Int64, minimum = 0, maximum = 4_294_967_295_u64))]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "control_int::steps")]
     pub steps: Option<u32>,
 }
 
@@ -299,6 +382,7 @@ pub struct SimulateRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultPlan {
     /// How many business-API requests fail.
+    #[serde(deserialize_with = "control_int::fail_next")]
     pub fail_next: u32,
     /// `500`, `503`, `429`, `"reset"` or `"delay_ms:N"`.
     #[serde(default)]

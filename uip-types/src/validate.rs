@@ -12,6 +12,11 @@ use crate::request::{
     AgeVerifyParams, CreateSessionRequest, IdentifyParams, LightSignParams, SignParams, Step, StepParams,
 };
 
+/// Largest `balance_cents` the sandbox's control API takes (a business balance is stored as a
+/// signed 64-bit integer).
+pub const MAX_BALANCE_CENTS: u64 = i64::MAX as u64;
+/// Largest `steps` of `POST /_sandbox/sessions/{id}/simulate` (one call answers at most 100).
+pub const MAX_SIMULATE_STEPS: u32 = u32::MAX;
 /// Most steps a session may have.
 pub const MAX_STEPS: usize = 20;
 /// Longest `client_reference_id`, in Unicode scalar values.

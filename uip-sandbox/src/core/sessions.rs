@@ -265,6 +265,17 @@ pub(crate) fn simulate(
 ) -> Result<SessionView, ApiError> {
     // Ownership first: a foreign id is unknown.
     let bound = read_session(shared, Some(biz), id, |s, _| Ok(s.binding_hash.is_some()))?;
+    // The body is checked whole before anything happens, even when no step gets answered (an ended
+    // session, `steps: 0`, `internal_error`): the same 400s the page's `/response` gives.
+    if let Some(w) = req.wallet.as_ref().filter(|w| !w.is_known()) {
+        return Err(ApiError::payload(format!(
+            "unknown wallet `{w}`; expected apple-wallet or google-wallet"
+        ))
+        .param("wallet"));
+    }
+    if let Some(p) = req.persona.as_deref().filter(|p| crate::engine::wallet::persona(p).is_none()) {
+        return Err(ApiError::payload(format!("unknown persona `{p}`")).param("persona"));
+    }
     let action = req.action.unwrap_or_default();
     let Some(action) = action.wallet_action() else {
         fail_internal(shared, biz, id)?;

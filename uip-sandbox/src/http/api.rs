@@ -49,7 +49,10 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
     tag = TAG_API,
     summary = "Create a session",
     description = "Checks in order: auth 401 → media type 415 → size 413 → validation 400 → idempotency replay / 409 \
-                   → webhook 422 → balance 402. Nothing is charged until a step verifies.",
+                   → webhook 422 → balance 402. Nothing is charged until a step verifies. Some rules span \
+                   fields and parts, so a body the schema allows may still be 400 `request/invalid-params`: a \
+                   `sign` step in a JSON create, a `sign` step naming a document that was not uploaded, \
+                   uploaded documents no sign step uses.",
     security(("apiKey" = [])),
     params(
         IdempotencyKey,

@@ -18,10 +18,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{
-    self as doc, BadRequest, BodyErrors, NotFound, ServerError, SessionPath, Unauthorized, Unprocessable,
-    TAG_CONTROL,
+    self as doc, BadRequest, BodyErrors, Conflict, NotFound, ServerError, SessionPath, Unauthorized,
+    Unprocessable, TAG_CONTROL,
 };
-use super::{json_response, ok, parse_json, read_body, Biz};
+use super::{json_response, ok, parse_control_json, read_body, Biz};
 use crate::core as uc;
 use crate::error::ApiError;
 use crate::Shared;
@@ -39,16 +39,17 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
         .routes(routes!(personas))
 }
 
-/// Reads an optional JSON body: empty means the default value.
+/// Reads an optional JSON body: empty (no bytes) means the default value; anything else, whitespace
+/// included, must be a JSON object.
 async fn body_or_default<T: serde::de::DeserializeOwned + Default>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<T, ApiError> {
     let bytes = read_body(headers, body, MAX_JSON_BODY).await?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.is_empty() {
         return Ok(T::default());
     }
-    parse_json(&bytes)
+    parse_control_json(&bytes)
 }
 
 #[utoipa::path(
@@ -117,6 +118,19 @@ async fn patch_business(
     Ok(ok(&uc::patch_business(&shared, &biz, patch)?))
 }
 
+/// Control-API bodies refuse unknown fields (docs/DECISIONS.md §11): 400 `request/invalid-field`
+/// naming the first one. A body that is not an object is left to the caller's own check.
+fn refuse_unknown_fields(body: &serde_json::Value, known: &[&str]) -> Result<(), ApiError> {
+    let unknown = body.as_object().and_then(|o| o.keys().find(|k| !known.contains(&k.as_str())));
+    match unknown {
+        Some(field) => {
+            Err(ApiError::new(ErrorCode::InvalidField, format!("unknown field `{field}`"))
+                .param(field.as_str()))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Largest clock advance in one call: a year.
 pub(super) const MAX_ADVANCE_S: i64 = 31_536_000;
 
@@ -143,8 +157,14 @@ async fn advance_clock(
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, MAX_JSON_BODY).await?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    let seconds =
-        value.get("seconds").and_then(serde_json::Value::as_i64).filter(|s| (1..=MAX_ADVANCE_S).contains(s));
+    refuse_unknown_fields(&value, &["seconds"])?;
+    // An integer, written `3600` or `3600.0` (JSON Schema counts both as integers).
+    let seconds = value
+        .get("seconds")
+        .and_then(|s| {
+            s.as_i64().or_else(|| s.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64))
+        })
+        .filter(|s| (1..=MAX_ADVANCE_S).contains(s));
     let seconds = seconds.ok_or_else(|| {
         ApiError::new(
             ErrorCode::InvalidField,
@@ -224,7 +244,7 @@ async fn redeliver(
     description = "Binds the session like a first open; answers until it pauses or ends (or `steps` times).",
     security(("apiKey" = [])),
     params(SessionPath),
-    request_body(content = Option<SimulateRequest>, description = "Optional JSON body; empty means every default.",
+    request_body(content = Option<doc::SimulateBody>, description = "Optional JSON body; empty means every default.",
                  example = doc::simulate_example),
     responses(
         (status = 200, description = "The session after the simulated steps.", body = uip_types::SessionView,
@@ -235,7 +255,7 @@ async fn redeliver(
                                   parameters(("query.session_id" = "$response.body#/id")))),
          ),
          example = doc::session_view_example),
-        BodyErrors, Unauthorized, NotFound, Unprocessable, ServerError,
+        BodyErrors, Unauthorized, NotFound, Conflict, Unprocessable, ServerError,
     )
 )]
 async fn simulate(
@@ -282,7 +302,10 @@ async fn faults(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, MAX_JSON_BODY).await?;
-    let plan: FaultPlan = parse_json(&bytes)?;
+    let plan: FaultPlan = parse_control_json(&bytes)?;
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        refuse_unknown_fields(&value, &["fail_next", "with"])?;
+    }
     if plan.fail_next > 0 && !valid_fault(&plan.with) {
         return Err(ApiError::new(
             ErrorCode::InvalidField,
@@ -316,7 +339,9 @@ async fn personas() -> Response {
     tag = TAG_CONTROL,
     summary = "The built-in webhook receiver",
     description = "No auth: finds the business from `data.session_id` and verifies the X-UIP-* signature \
-                   with that business's secret. Error codes are `webhook/<kind>` from the verifier.",
+                   with that business's secret. Error codes are `webhook/<kind>` from the verifier. A delivery \
+                   whose `data.session_id` names no session of this sandbox is 400 \
+                   `request/invalid-payload`: only deliveries this sandbox sent can be received.",
     request_body(content = uip_types::WebhookEvent, description = "JSON body.", example = doc::inbox_event_example),
     responses(
         (status = 204, description = "Verified and recorded."),

@@ -59,6 +59,27 @@ pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Response {
 
 /// Parses a JSON body; the error names the field at fault.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json_as(bytes, |_| ErrorCode::InvalidPayload)
+}
+
+/// Parses a control-API body (docs/DECISIONS.md §11): an unknown field, or a number out of its
+/// field's range, is 400 `request/invalid-field` naming the field; malformed JSON and wrong types
+/// stay `request/invalid-payload`.
+pub(crate) fn parse_control_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json_as(bytes, |e| {
+        let msg = e.to_string();
+        if msg.starts_with("unknown field `") || msg.starts_with("invalid value: ") {
+            ErrorCode::InvalidField
+        } else {
+            ErrorCode::InvalidPayload
+        }
+    })
+}
+
+fn parse_json_as<T: DeserializeOwned>(
+    bytes: &[u8],
+    code: impl Fn(&serde_json::Error) -> ErrorCode,
+) -> Result<T, ApiError> {
     // Every JSON body is an object; serde would also take a struct from an array of its field
     // values in order (`[null]` as `{"webhook_url": null}`).
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -68,7 +89,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = param_path(e.path());
         let inner = e.into_inner();
-        let err = ApiError::payload(format!("invalid JSON body: {inner}"));
+        let err = ApiError::new(code(&inner), format!("invalid JSON body: {inner}"));
         if path.is_empty() {
             err
         } else {

@@ -363,7 +363,8 @@ impl PartialSchema for CreateSessionForm {
                     "maxItems": uip_types::validate::MAX_DOCUMENTS,
                     "items": { "type": "string", "contentMediaType": "application/octet-stream" }
                 }
-            }
+            },
+            "additionalProperties": false
         }))
     }
 }
@@ -385,12 +386,56 @@ impl PartialSchema for ClockAdvance {
             "required": ["seconds"],
             "properties": {
                 "seconds": { "type": "integer", "minimum": 1, "maximum": super::control::MAX_ADVANCE_S }
-            }
+            },
+            "additionalProperties": false
         }))
     }
 }
 
 impl ToSchema for ClockAdvance {}
+
+/// The body of `POST /_sandbox/sessions/{id}/simulate` (`uip_types::sandbox::SimulateRequest`) as
+/// this sandbox takes it: only its personas and the wallets it knows, and no other field.
+pub(super) struct SimulateBody;
+
+impl PartialSchema for SimulateBody {
+    fn schema() -> RefOr<Schema> {
+        let personas: Vec<&str> = crate::engine::wallet::personas().iter().map(|p| p.id).collect();
+        let wallets: Vec<&str> = uip_types::WalletId::KNOWN.iter().map(|w| w.as_str()).collect();
+        inline(json!({
+            "type": "object",
+            "description": "What the simulated user does; every field is optional.",
+            "properties": {
+                "persona": {
+                    "description": "Persona id (default `jane-doe`); see `GET /_sandbox/personas`.",
+                    "oneOf": [{ "type": "string", "enum": personas }, { "type": "null" }]
+                },
+                "wallet": {
+                    "description": "Wallet (default `apple-wallet`).",
+                    "oneOf": [{ "type": "string", "enum": wallets }, { "type": "null" }]
+                },
+                "action": {
+                    "description": "Share, decline or fail the step with `internal_error` (default share).",
+                    "oneOf": [{ "$ref": "#/components/schemas/SimulateAction" }, { "type": "null" }]
+                },
+                "steps": {
+                    "type": ["integer", "null"],
+                    "description": "How many steps to answer (default: until the session pauses or ends); one \
+                                    call answers at most 100.",
+                    "minimum": 0,
+                    "maximum": uip_types::validate::MAX_SIMULATE_STEPS
+                }
+            },
+            "additionalProperties": false
+        }))
+    }
+}
+
+impl ToSchema for SimulateBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        register::<uip_types::sandbox::SimulateAction>(schemas);
+    }
+}
 
 // ---- examples ----
 

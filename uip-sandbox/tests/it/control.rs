@@ -40,11 +40,21 @@ async fn new_businesses_have_defaults_and_are_isolated() {
     assert!(!view.text.contains(&key), "the API key is never echoed");
 
     // Bad bodies.
-    for body in [json!({"trust": "maybe"}), json!({"balance_cents": -1}), json!({"colour": "red"})] {
-        send(env.http.post(env.url("/_sandbox/businesses")).json(&body))
-            .await
-            .code(400, "request/invalid-payload");
-    }
+    send(env.http.post(env.url("/_sandbox/businesses")).json(&json!({"trust": "maybe"}))).await.err(
+        400,
+        "request/invalid-payload",
+        Some("trust"),
+    );
+    send(env.http.post(env.url("/_sandbox/businesses")).json(&json!({"balance_cents": -1}))).await.err(
+        400,
+        "request/invalid-field",
+        Some("balance_cents"),
+    );
+    send(env.http.post(env.url("/_sandbox/businesses")).json(&json!({"colour": "red"}))).await.err(
+        400,
+        "request/invalid-field",
+        Some("colour"),
+    );
     send(env.http.post(env.url("/_sandbox/businesses")).json(&json!({"webhook_url": "ftp://x.example"})))
         .await
         .err(400, "request/invalid-field", Some("webhook_url"));
@@ -94,7 +104,7 @@ async fn get_and_patch_business() {
     let patch =
         |body: Value| send(env.http.patch(env.url("/_sandbox/business")).bearer_auth(&env.key).json(&body));
     patch(json!({"webhook_url": "not a url"})).await.err(400, "request/invalid-field", Some("webhook_url"));
-    patch(json!({"api_key": "x"})).await.code(400, "request/invalid-payload");
+    patch(json!({"api_key": "x"})).await.err(400, "request/invalid-field", Some("api_key"));
     patch(json!({"trust": "sometimes"})).await.code(400, "request/invalid-payload");
     send(env.http.patch(env.url("/_sandbox/business")).json(&json!({}))).await.err(
         401,
@@ -190,7 +200,7 @@ async fn simulate_drives_the_page_as_a_user() {
     assert_eq!(env.status(&id).await, "created", "a foreign simulate does not bind or open");
     sim("sess_AAAAAAAAAAAAAAAAAAAAAAAA", None).await.err(404, "resource/not-found", None);
     sim(&id, Some(json!({"persona": "nobody"}))).await.err(400, "request/invalid-payload", Some("persona"));
-    sim(&id, Some(json!({"speed": 2}))).await.code(400, "request/invalid-payload");
+    sim(&id, Some(json!({"speed": 2}))).await.err(400, "request/invalid-field", Some("speed"));
 }
 
 /// `simulate {"action": "internal_error"}` on a `created` session (docs/DECISIONS.md §11): binds like a
@@ -552,6 +562,137 @@ async fn malformed_control_bodies_name_no_field() {
     )
     .await
     .err(400, "request/invalid-payload", Some("balance_cents"));
+}
+
+/// Control-API integers (docs/DECISIONS.md §11): a documented range, out of it 400
+/// `request/invalid-field` naming the field; an integral float (`60.0`) is an integer, as JSON Schema
+/// counts it.
+#[tokio::test]
+async fn control_integers_have_a_range_and_may_be_integral_floats() {
+    let env = start().await;
+    let create = |body: Value| send(env.http.post(env.url("/_sandbox/businesses")).json(&body));
+    let patch =
+        |body: Value| send(env.http.patch(env.url("/_sandbox/business")).bearer_auth(&env.key).json(&body));
+
+    // balance_cents: 0..=i64::MAX.
+    let above = json!({"balance_cents": 9_223_372_036_854_775_808_u64});
+    create(above.clone()).await.err(400, "request/invalid-field", Some("balance_cents"));
+    patch(above).await.err(400, "request/invalid-field", Some("balance_cents"));
+    for bad in [json!(1.5), json!(-1), json!(1e300)] {
+        patch(json!({"balance_cents": bad})).await.err(400, "request/invalid-field", Some("balance_cents"));
+    }
+    assert_eq!(
+        send(env.get("/_sandbox/business")).await.ok()["balance_cents"],
+        100_000,
+        "nothing was changed"
+    );
+    let max = create(json!({"balance_cents": 9_223_372_036_854_775_807_u64})).await;
+    assert_eq!(max.ok()["balance_cents"], 9_223_372_036_854_775_807_u64);
+    assert_eq!(patch(json!({"balance_cents": 250.0})).await.ok()["balance_cents"], 250);
+
+    // simulate steps: 0..=u32::MAX.
+    let id = env.create_steps(json!([{"primitive": "identify"}, {"primitive": "identify"}])).await;
+    let sim = |body: Value| send(env.post(&format!("/_sandbox/sessions/{id}/simulate")).json(&body));
+    sim(json!({"steps": 4_294_967_296_u64})).await.err(400, "request/invalid-field", Some("steps"));
+    sim(json!({"steps": 0.5})).await.err(400, "request/invalid-field", Some("steps"));
+    sim(json!({"steps": -1})).await.err(400, "request/invalid-field", Some("steps"));
+    assert_eq!(env.session(&id).await["status"], "created", "a refused simulate does nothing");
+    let one = sim(json!({"steps": 1.0})).await;
+    assert_eq!(
+        (one.ok()["status"].as_str(), one.ok()["current_step"].as_u64()),
+        (Some("in_progress"), Some(1)),
+        "one step answered"
+    );
+
+    // clock/advance seconds: 1..=31536000.
+    let advance = |body: Value| send(env.post("/_sandbox/clock/advance").json(&body));
+    advance(json!({"seconds": 60.5})).await.err(400, "request/invalid-field", Some("seconds"));
+    advance(json!({"seconds": 31_536_001.0})).await.err(400, "request/invalid-field", Some("seconds"));
+    assert!(advance(json!({"seconds": 60.0})).await.ok()["now"].is_string());
+
+    // faults fail_next: an integral float is an integer there too.
+    let plan = send(env.post("/_sandbox/faults").json(&json!({"fail_next": 0.0}))).await;
+    assert_eq!(plan.ok()["fail_next"], 0);
+}
+
+/// Control-API bodies refuse unknown fields with 400 `request/invalid-field` naming the field
+/// (docs/DECISIONS.md §11), and do nothing.
+#[tokio::test]
+async fn control_bodies_refuse_unknown_fields_as_invalid_field() {
+    let env = start().await;
+    let id = env.create_steps(json!([{"primitive": "identify"}])).await;
+    let cases = [
+        (reqwest::Method::POST, "/_sandbox/businesses".to_owned(), json!({"name": "x", "colour": "red"})),
+        (reqwest::Method::PATCH, "/_sandbox/business".to_owned(), json!({"name": "x", "colour": "red"})),
+        (
+            reqwest::Method::POST,
+            "/_sandbox/clock/advance".to_owned(),
+            json!({"seconds": 60, "colour": "red"}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/_sandbox/deliveries/{id}:step.completed/redeliver"),
+            json!({"fault": "none", "colour": "red"}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/_sandbox/sessions/{id}/simulate"),
+            json!({"steps": 1, "colour": "red"}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/_sandbox/faults".to_owned(),
+            json!({"fail_next": 2, "with": 503, "colour": "red"}),
+        ),
+    ];
+    for (method, path, body) in cases {
+        let r =
+            send(env.http.request(method.clone(), env.url(&path)).bearer_auth(&env.key).json(&body)).await;
+        r.err(400, "request/invalid-field", Some("colour"));
+    }
+    // None of them acted: the name, the clock, the session and the fault plan are unchanged.
+    assert_ne!(send(env.get("/_sandbox/business")).await.ok()["name"], "x");
+    assert_eq!(env.session(&id).await["status"], "created");
+    env.create(json!({"steps": [{"primitive": "identify"}]})).await;
+}
+
+/// simulate checks its whole body before it acts, even when no step would be answered; an optional
+/// body is empty or a JSON object (whitespace alone is not JSON).
+#[tokio::test]
+async fn simulate_refuses_an_unknown_wallet_or_persona_before_acting() {
+    let env = start().await;
+    let sim =
+        |id: &str, body: Value| send(env.post(&format!("/_sandbox/sessions/{id}/simulate")).json(&body));
+    let fresh = env.create_steps(json!([{"primitive": "identify"}])).await;
+    sim(&fresh, json!({"steps": 0, "wallet": "0/0"})).await.err(
+        400,
+        "request/invalid-payload",
+        Some("wallet"),
+    );
+    sim(&fresh, json!({"action": "internal_error", "persona": "nobody"})).await.err(
+        400,
+        "request/invalid-payload",
+        Some("persona"),
+    );
+    assert_eq!(env.session(&fresh).await["status"], "created", "not opened, not failed");
+
+    let done = env.create_steps(json!([{"primitive": "identify"}])).await;
+    assert_eq!(sim(&done, json!({})).await.ok()["status"], "completed");
+    sim(&done, json!({"action": "decline", "wallet": ""})).await.err(
+        400,
+        "request/invalid-payload",
+        Some("wallet"),
+    );
+    sim(&done, json!({"persona": "expired-credential"})).await.ok();
+
+    let whitespace = env
+        .http
+        .post(env.url(&format!("/_sandbox/sessions/{fresh}/simulate")))
+        .bearer_auth(&env.key)
+        .header("content-type", "application/json")
+        .body("\r\n");
+    send(whitespace).await.err(400, "request/invalid-payload", None);
+    assert_eq!(env.session(&fresh).await["status"], "created");
 }
 
 /// Polls the delivery log of a session until `done` holds for it (at most [`T`]).

@@ -115,6 +115,10 @@ fn parse_example(schema: &str, example: &Value) -> Result<(), String> {
         ($($t:ident),* $(,)?) => {
             match schema {
                 $(stringify!($t) => serde_json::from_value::<$t>(example.clone()).map(|_| ()).map_err(|e| e.to_string()),)*
+                // The sandbox's narrower schema of `SimulateRequest` (its personas and wallets only).
+                "SimulateBody" => serde_json::from_value::<SimulateRequest>(example.clone())
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
                 // Shapes only the sandbox's document has (no uip-types type): their examples are
                 // checked by the JSON Schema validation alone.
                 "ClockAdvance" | "CreateSessionForm" => Ok(()),
