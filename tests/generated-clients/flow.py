@@ -46,9 +46,10 @@ from uip_sandbox_client.models import (
     SessionFailedEvent,
     SessionStoppedEvent,
     SessionView,
-    SimulateRequest,
+    SimulateAction,
+    SimulateBody,
+    SimulateBodyPersonaType0,
     StepCompletedEvent,
-    WalletAction,
 )
 
 # The generated model of each documented webhook event (the document's `webhooks`).
@@ -74,7 +75,7 @@ def create(client, steps, **extra):
 
 def simulate(client, session_id, **kwargs):
     return expect(
-        simulate_session.sync(session_id, client=client, body=SimulateRequest(**kwargs)),
+        simulate_session.sync(session_id, client=client, body=SimulateBody(**kwargs)),
         SessionView,
         "simulate",
     )
@@ -139,7 +140,7 @@ def main(base_url, api_key):
     # 3. An expired credential: session.failed.
     failed = create(client, [IdentifyStep(primitive=IdentifyStepPrimitive.IDENTIFY)])
     sessions.append(failed)
-    view = simulate(client, failed, persona="expired-credential", action=WalletAction.SHARE)
+    view = simulate(client, failed, persona=SimulateBodyPersonaType0.EXPIRED_CREDENTIAL, action=SimulateAction.SHARE)
     assert view.status == "failed", view.to_dict()
 
     # 4. The session's TTL passes on this business's clock: session.expired.
