@@ -289,8 +289,9 @@ impl Sandbox {
         uc::sweep(&self.shared);
     }
 
-    /// A simulated user for a session (its id, or its URL).
-    pub fn user(&self, session: &str) -> SimulatedUser {
+    /// A simulated user for a session (its id — `&SessionId` or `&str` — or its URL).
+    pub fn user(&self, session: impl AsRef<str>) -> SimulatedUser {
+        let session = session.as_ref();
         let id = session.rsplit('/').next().unwrap_or(session).to_owned();
         SimulatedUser {
             page_url: format!("{}/s/{id}", self.base_url),
@@ -300,17 +301,18 @@ impl Sandbox {
     }
 
     /// Every delivery of a session, oldest first (any business).
-    pub fn deliveries(&self, session_id: &str) -> Vec<DeliveryLogEntry> {
-        uc::session_deliveries(&self.shared, session_id)
+    pub fn deliveries(&self, session_id: impl AsRef<str>) -> Vec<DeliveryLogEntry> {
+        uc::session_deliveries(&self.shared, session_id.as_ref())
     }
 
     /// Waits for the next event of this session that was delivered (answered 2xx), in order,
     /// each event once; the body is checked against the signature it was sent with.
     pub async fn next_event(
         &self,
-        session_id: &str,
+        session_id: impl AsRef<str>,
         timeout: Duration,
     ) -> Result<WebhookEvent, SandboxError> {
+        let session_id = session_id.as_ref();
         let mut rx = self.shared.delivered.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

@@ -26,7 +26,7 @@ async fn identify_completes_with_the_requested_claims_and_echoes() {
     assert_eq!(session.status, SessionStatus::Created);
     assert_eq!(session.url.expose(), format!("{}/s/{}", env.sandbox.base_url(), session.id.as_str()));
 
-    let user = env.sandbox.user(session.id.as_str());
+    let user = env.sandbox.user(&session.id);
     user.open().await.unwrap();
     let result = user.share().await.unwrap();
     assert_eq!(result.outcome, ResponseOutcome::Verified);
@@ -77,7 +77,7 @@ async fn age_verify_completes_with_a_boolean_only() {
     let mut outcomes = Vec::new();
     for persona in ["jane-doe", "minor"] {
         let session = env.client.session().age_verify(21).send().await.unwrap();
-        let user = env.sandbox.user(session.id.as_str());
+        let user = env.sandbox.user(&session.id);
         user.open().await.unwrap();
         assert_eq!(user.share_as(persona).await.unwrap().outcome, ResponseOutcome::Verified);
 
@@ -109,7 +109,7 @@ async fn light_sign_completes_with_a_device_signature_over_the_terms() {
     let terms = "I accept the rental terms of 1 June 2026.";
     let session = env.client.session().light_sign(terms).title("Rental terms").send().await.unwrap();
 
-    let user = env.sandbox.user(session.id.as_str());
+    let user = env.sandbox.user(&session.id);
     user.open().await.unwrap();
     let request = user.request().await.unwrap();
     assert_eq!(request.terms.as_deref(), Some(terms), "the page shows the exact terms");
@@ -147,7 +147,7 @@ async fn sign_two_documents_completes_with_a_signature_over_the_manifest() {
         .unwrap();
 
     let expected_hash = manifest_hash(&[("contract.pdf", contract), ("annex.txt", annex)]);
-    let user = env.sandbox.user(session.id.as_str());
+    let user = env.sandbox.user(&session.id);
     user.open().await.unwrap();
     let wallet_request = user.request().await.unwrap();
     assert_eq!(wallet_request.primitive, Primitive::Sign);
@@ -185,7 +185,7 @@ async fn several_steps_complete_in_stage_order_with_a_hash_chained_audit() {
     let env = Env::start().await;
     let session =
         env.client.session().identify_default().age_verify(18).light_sign("I agree.").send().await.unwrap();
-    let user = env.sandbox.user(session.id.as_str());
+    let user = env.sandbox.user(&session.id);
     user.open().await.unwrap();
     for _ in 0..3 {
         assert_eq!(user.share().await.unwrap().outcome, ResponseOutcome::Verified);
@@ -211,7 +211,7 @@ async fn several_steps_complete_in_stage_order_with_a_hash_chained_audit() {
     let view = env.client.get_session(&session.id).await.unwrap();
     assert_eq!((view.status, view.current_step), (SessionStatus::Completed, 2));
     // Every delivery of the session succeeded at the first attempt (the receiver said 2xx).
-    let log = env.sandbox.deliveries(session.id.as_str());
+    let log = env.sandbox.deliveries(&session.id);
     assert_eq!(log.len(), 4);
     assert!(log.iter().all(|d| d.status == uip_sandbox::DeliveryStatus::Delivered && d.attempts.len() == 1));
     assert!(env.receiver.rejected().is_empty() && env.receiver.duplicates().is_empty());
