@@ -174,11 +174,20 @@ pub(crate) fn patch_business(
 pub(crate) fn advance_clock(shared: &Shared, biz: &str, seconds: i64) -> Result<ClockNow, ApiError> {
     let now = shared.store.write(|st| {
         st.update_business(biz, |b| {
-            b.clock_offset_s = b.clock_offset_s.saturating_add(seconds);
-            clock::secs(b.now())
+            // The clock never passes 9999-12-31T23:59:59Z (docs/DECISIONS.md §11).
+            let offset = clock::advanced_offset(clock::real_now(), b.clock_offset_s, seconds)?;
+            b.clock_offset_s = offset;
+            Some(clock::secs(b.now()))
         })
     })?;
     let now = now.ok_or_else(|| ApiError::not_found("business"))?;
+    let now = now.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidField,
+            "seconds would move the clock past 9999-12-31T23:59:59Z, the latest time it can show",
+        )
+        .param("seconds")
+    })?;
     Ok(ClockNow { now })
 }
 

@@ -45,11 +45,23 @@ pub(crate) fn sweep(shared: &Shared) {
             .collect();
         let mut emitted = false;
         for id in &due {
-            emitted |= expire(st, id.as_str(), real_now);
+            // One session that cannot be resolved is logged and skipped; the sweep goes on for
+            // the others (docs/DECISIONS.md §11). The store's lock does not poison.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expire(st, id.as_str(), real_now))) {
+                Ok(e) => emitted |= e,
+                Err(_) => {
+                    let business = st.session(id.as_str()).map(|s| s.business_id.clone()).unwrap_or_default();
+                    tracing::error!(session = %id, %business, "expiry sweep: could not resolve the session; skipped");
+                }
+            }
         }
         emitted
     });
-    if matches!(result, Ok(true)) {
-        shared.wake_delivery();
+    match result {
+        Ok(true) => shared.wake_delivery(),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "expiry sweep: the store write failed; retried at the next sweep")
+        }
     }
 }

@@ -187,7 +187,7 @@ pub(crate) fn create_session(
             current_step: 0,
             created_at,
             updated_at: created_at,
-            expires_at: created_at + TimeDelta::seconds(i64::from(ttl)),
+            expires_at: clock::add_secs(created_at, i64::from(ttl)),
             step_deadline: None,
             binding_hash: None,
             nonce: None,

@@ -174,8 +174,9 @@ impl Session {
     }
 
     fn start_step<R: RngCore + ?Sized>(&mut self, rng: &mut R, now: Timestamp, window: Duration) {
-        // Saturates instead of panicking: no time arithmetic may panic (docs/DECISIONS.md §11).
-        self.step_deadline = Some(now.checked_add_signed(window).unwrap_or(Timestamp::MAX_UTC));
+        // Saturates at 9999-12-31T23:59:59Z instead of panicking or leaving RFC 3339: no time
+        // arithmetic may panic (docs/DECISIONS.md §11).
+        self.step_deadline = Some(crate::clock::add(now, window));
         self.nonce = Some(super::nonce(rng));
     }
 
@@ -1173,9 +1174,12 @@ mod tests {
     #[test]
     fn a_step_window_past_the_end_of_time_saturates() {
         let mut s = session(vec![Step::identify_default()]);
-        let last = Timestamp::MAX_UTC - Duration::seconds(1);
+        let last = crate::clock::MAX_TIME - Duration::seconds(1);
         s.open("b".to_owned(), &mut rng(), last, window()).unwrap();
-        assert_eq!(s.step_deadline, Some(Timestamp::MAX_UTC));
+        assert_eq!(s.step_deadline, Some(crate::clock::MAX_TIME));
+        let mut s = session(vec![Step::identify_default()]);
+        s.open("b".to_owned(), &mut rng(), Timestamp::MAX_UTC, window()).unwrap();
+        assert_eq!(s.step_deadline, Some(crate::clock::MAX_TIME));
     }
 
     #[test]

@@ -840,3 +840,39 @@ async fn redelivering_a_retrying_event_attempts_it_now() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The virtual clock stops at 9999-12-31T23:59:59Z (docs/DECISIONS.md §11): an advance that would
+/// pass it is 400 `request/invalid-field` (param `seconds`) and changes nothing; times computed
+/// from the clock (expiry) saturate there and stay RFC 3339; nothing panics.
+#[tokio::test]
+async fn the_clock_never_passes_the_end_of_year_9999() {
+    let env = start().await;
+    let advance =
+        |seconds: i64| send(env.post("/_sandbox/clock/advance").json(&json!({ "seconds": seconds })));
+    let end = ts(&json!("9999-12-31T23:59:59Z"));
+    let start_now = ts(&advance(1).await.ok()["now"]);
+    // Close to the limit in one step through the in-process handle (the HTTP route moves a year
+    // at most), leaving 100 s.
+    let to_limit = u64::try_from((end - start_now).num_seconds()).unwrap();
+    env.sb.advance_clock(Duration::from_secs(to_limit - 100)).unwrap();
+
+    let r = advance(31_536_000).await;
+    r.err(400, "request/invalid-field", Some("seconds"));
+    // Refused without effect: a small advance still fits.
+    let now = advance(1).await.ok()["now"].as_str().unwrap().to_owned();
+    assert!(now.starts_with("9999-12-31T23:5"), "{now}");
+    assert_secs_ts(&json!(now));
+
+    // A session created now: its expiry saturates at the limit and prints as RFC 3339.
+    let id = env.create_steps(json!([{"primitive": "identify"}])).await;
+    let s = env.session(&id).await;
+    assert_eq!(s["expires_at"], "9999-12-31T23:59:59Z", "{s}");
+    env.sb.sweep_expired();
+    assert_eq!(env.session(&id).await["status"], "created");
+
+    // Past the limit through the handle too: an error, not a panic; the business stays usable.
+    assert!(env.sb.advance_clock(Duration::from_secs(u64::MAX)).is_err());
+    assert!(env.sb.advance_clock(Duration::from_secs(200)).is_err());
+    assert_eq!(env.session(&id).await["status"], "created");
+    advance(1).await.ok();
+}
