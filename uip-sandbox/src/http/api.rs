@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -20,7 +20,7 @@ use super::openapi::{
     self as doc, BodyErrors, Conflict, IdempotencyKey, NotFound, PaymentRequired, SessionPath, Unauthorized,
     Unprocessable, UnsupportedMediaType, V1Errors, TAG_API,
 };
-use super::{ok, read_body, Biz};
+use super::{ok, read_body, Biz, Path};
 use crate::core::{self as uc, CreateInput, Decision, Upload};
 use crate::error::ApiError;
 use crate::Shared;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use super::openapi::{
     self as doc, BadRequest, BodyErrors, Conflict, NotFound, ServerError, SessionPath, Unauthorized,
     Unprocessable, TAG_CONTROL,
 };
-use super::{json_response, ok, parse_control_json, read_body, Biz};
+use super::{json_response, ok, parse_control_json, read_body, Biz, Path, Query};
 use crate::core as uc;
 use crate::error::ApiError;
 use crate::Shared;

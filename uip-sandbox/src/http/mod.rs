@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -152,6 +153,57 @@ impl FromRequestParts<Arc<Shared>> for Biz {
 
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
         uc::authenticate(shared, bearer(&parts.headers)).map(Biz)
+    }
+}
+
+/// axum's `Path`, rejecting with the JSON error body (docs/DECISIONS.md §11): a segment that does
+/// not decode (bad percent-encoding, invalid UTF-8) names nothing that exists, so it is 404
+/// `resource/not-found`. Every route takes its path parameters through this extractor.
+pub(super) struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(PathRejection::MissingPathParams(e)) => {
+                // A route declared without the parameter its handler reads: a bug, not input.
+                tracing::error!(error = %e, "path parameters missing");
+                Err(ApiError::internal("the sandbox could not read the request's path"))
+            }
+            Err(_) => Err(ApiError::not_found("resource")),
+        }
+    }
+}
+
+/// axum's `Query`, rejecting with the JSON error body (docs/DECISIONS.md §11): a malformed or
+/// repeated query parameter is 400 `request/invalid-field`, naming the parameter when known.
+pub(super) struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let result = axum::extract::Query::<T>::from_request_parts(parts, state).await;
+        result.map(|axum::extract::Query(v)| Query(v)).map_err(|e| {
+            let message = e.body_text();
+            // serde names the field in backquotes: "duplicate field `session_id`".
+            let field = message.split('`').nth(1).filter(|f| !f.is_empty()).map(str::to_owned);
+            let err = ApiError::new(ErrorCode::InvalidField, message.clone());
+            match field {
+                Some(f) => err.param(f),
+                None => err,
+            }
+        })
     }
 }
 

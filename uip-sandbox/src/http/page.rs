@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use uip_types::validate::MAX_JSON_BODY;
@@ -18,7 +18,7 @@ use super::openapi::{
     self as doc, Binding, BodyErrors, Conflict, Gone, NotFound, ServerError, SessionPath, Unprocessable,
     TAG_PAGE,
 };
-use super::{ok, parse_json, read_body};
+use super::{ok, parse_json, read_body, Path};
 use crate::core::{self as uc, Responder};
 use crate::error::ApiError;
 use crate::Shared;
@@ -138,7 +138,13 @@ fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Re
         ServerError,
     )
 )]
-async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn page(
+    State(shared): State<Arc<Shared>>,
+    path: Result<Path<String>, ApiError>,
+    headers: HeaderMap,
+) -> Response {
+    // An undecodable id names no session: the same not-found page as an unknown one.
+    let Ok(Path(id)) = path else { return not_found_page() };
     match uc::open(&shared, &id, token(&headers)) {
         Ok(t) => {
             let mut r = Html(PAGE_HTML).into_response();
@@ -153,14 +159,19 @@ async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
             "For your security, a verification link works only in the browser that opened it first. \
              Go back to the device where you started, or ask the business for a new link.",
         ),
-        Err(e) if e.code == ErrorCode::NotFound => html_message(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Verification not found",
-            "This link is not valid. Ask the business for a new one.",
-        ),
+        Err(e) if e.code == ErrorCode::NotFound => not_found_page(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The hosted page's 404: an unknown (or undecodable) session id.
+fn not_found_page() -> Response {
+    html_message(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Verification not found",
+        "This link is not valid. Ask the business for a new one.",
+    )
 }
 
 #[utoipa::path(

@@ -495,3 +495,46 @@ async fn wallets_and_catalog() {
     assert!(params_of("light_sign").get("terms").is_some() && params_of("light_sign").get("title").is_some());
     assert!(params_of("sign").get("documents").is_some());
 }
+
+/// A path segment that does not decode (invalid UTF-8, here `%ff`) names nothing: every `{id}`
+/// route answers 404 `resource/not-found` as the JSON error body, not axum's text/plain 400
+/// (docs/DECISIONS.md §11).
+#[tokio::test]
+async fn an_undecodable_path_segment_is_a_json_not_found_on_every_route() {
+    let env = start().await;
+    let id = env.create_steps(json!([{"primitive": "identify"}])).await;
+    let cases = [
+        (reqwest::Method::GET, "/v1/sessions/%ff".to_owned()),
+        (reqwest::Method::GET, "/v1/sessions/uip_ses_%ff%fe".to_owned()),
+        (reqwest::Method::POST, "/v1/sessions/%ff/continue".to_owned()),
+        (reqwest::Method::POST, "/v1/sessions/%ff/stop".to_owned()),
+        (reqwest::Method::GET, "/v1/audits/%ff".to_owned()),
+        (reqwest::Method::POST, "/_sandbox/deliveries/%ff/redeliver".to_owned()),
+        (reqwest::Method::POST, "/_sandbox/sessions/%ff/simulate".to_owned()),
+        (reqwest::Method::POST, "/s/%ff/open".to_owned()),
+        (reqwest::Method::GET, "/s/%ff/state".to_owned()),
+        (reqwest::Method::GET, "/s/%ff/request".to_owned()),
+        (reqwest::Method::GET, "/s/%ff/documents/0".to_owned()),
+        (reqwest::Method::GET, format!("/s/{id}/documents/%ff")),
+        (reqwest::Method::POST, "/s/%ff/response".to_owned()),
+    ];
+    for (method, path) in cases {
+        let r = send(
+            env.http
+                .request(method.clone(), env.url(&path))
+                .bearer_auth(&env.key)
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+        .await;
+        assert_eq!(r.status, 404, "{method} {path}: {}", r.text);
+        r.err(404, "resource/not-found", None);
+    }
+    // The hosted page itself answers a browser: the same HTML not-found page as an unknown id.
+    for path in ["/s/%ff", "/s/uip_ses_unknown"] {
+        let r = send(env.http.get(env.url(path))).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text);
+        assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/html")), "{path}");
+        assert!(r.text.contains("Verification not found"), "{path}: {}", r.text);
+    }
+}

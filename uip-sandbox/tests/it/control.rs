@@ -876,3 +876,16 @@ async fn the_clock_never_passes_the_end_of_year_9999() {
     assert_eq!(env.session(&id).await["status"], "created");
     advance(1).await.ok();
 }
+
+/// A repeated or malformed query parameter is 400 `request/invalid-field` as the JSON error body,
+/// not axum's text/plain 400 (docs/DECISIONS.md §11).
+#[tokio::test]
+async fn a_repeated_or_malformed_query_parameter_is_a_json_invalid_field() {
+    let env = start().await;
+    let r = send(env.get("/_sandbox/deliveries?session_id=a&session_id=b")).await;
+    r.err(400, "request/invalid-field", Some("session_id"));
+    let r = send(env.get("/_sandbox/deliveries?session_id=&session_id=")).await;
+    r.err(400, "request/invalid-field", Some("session_id"));
+    // The well-formed query still works.
+    assert!(send(env.get("/_sandbox/deliveries?session_id=a")).await.ok()["deliveries"].is_array());
+}
