@@ -260,3 +260,36 @@ async fn reading_a_sessions_deliveries_is_an_access_that_resolves_expiry() {
     let events: Vec<&str> = list.iter().map(|d| d["event"].as_str().unwrap()).collect();
     assert_eq!(events, vec!["session.expired"], "the control API applies lazy expiry too");
 }
+
+#[tokio::test]
+async fn another_business_has_no_side_effect_on_an_elapsed_session() {
+    // Arrange: A's session has elapsed on A's clock; nothing has resolved it yet.
+    let env = start_with(lazy()).await;
+    let id = env.create(json!({"steps": [{"primitive": "identify"}], "expires_in": 60})).await;
+    env.advance(61).await;
+    let other = env.sb.create_business(uip_sandbox::NewBusiness::default()).unwrap();
+
+    // Act: business B reads, continues and stops A's session.
+    for (method, path) in [("GET", String::new()), ("POST", "/continue".into()), ("POST", "/stop".into())] {
+        let res = env
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/sessions/{id}{path}", env.sb.api_url()),
+            )
+            .bearer_auth(other.api_key.expose())
+            .send()
+            .await
+            .unwrap();
+        // Assert: B gets what an unknown id gets, and A's session is left as it was.
+        assert_eq!(res.status(), 404, "{method} {path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "resource/not-found", "{method} {path}");
+    }
+    assert!(env.event_names(&id).is_empty(), "another business's requests resolved A's expiry");
+
+    // A's own read is the access that resolves it.
+    assert_eq!(env.status(&id).await, "expired");
+    env.event(&id).await;
+    assert_eq!(env.event_names(&id), vec!["session.expired"]);
+}
