@@ -51,16 +51,16 @@ impl App {
             .user_agent(concat!("uip-sandbox/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
-        let webhook_url =
-            settings.webhook_url.clone().unwrap_or_else(|| format!("{bound_url}/_sandbox/inbox"));
+        // Only what was set explicitly is applied to a stored default business (docs/DECISIONS.md §11).
         let seed = SeedBusiness {
             id: DEFAULT_BUSINESS_ID,
-            name: DEFAULT_BUSINESS_NAME,
             api_key: &settings.api_key,
-            webhook_secret: &settings.webhook_secret,
-            webhook_url: Some(webhook_url),
+            name: DEFAULT_BUSINESS_NAME,
             balance_cents: DEFAULT_BALANCE_CENTS,
+            webhook_secret: settings.webhook_secret.as_deref(),
+            webhook_url: settings.webhook_url.clone(),
             trust: settings.trust,
+            inbox_url: format!("{bound_url}/_sandbox/inbox"),
         };
         let shared = Shared::open(settings.clone(), public_url, origin, delivery_http)?;
         let credentials = uc::seed_business(&shared, seed).map_err(|e| e.to_string())?;

@@ -17,17 +17,21 @@ pub const DEFAULT_WEBHOOK_SECRET: &str = "uip_whsec_sandbox";
 
 /// Settings of one sandbox (CLI flags and builder methods map onto these fields).
 /// [`Settings::default`] is the one place defaults are written: the builder starts from it, and
-/// the binary's flags, when left out, keep the builder's value.
+/// the binary's flags, when left out, keep the builder's value. The default business's settings
+/// are `None` unless set explicitly: on a stored database, what is stored wins over a default
+/// (docs/DECISIONS.md §11).
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub listen: SocketAddr,
     pub public_url: Option<String>,
     pub db: Option<PathBuf>,
     pub api_key: String,
-    pub webhook_secret: String,
-    /// `None`: the built-in inbox.
+    /// `None`: the stored secret, or [`DEFAULT_WEBHOOK_SECRET`] for a new business.
+    pub webhook_secret: Option<String>,
+    /// `None`: the stored URL, or the built-in inbox for a new business.
     pub webhook_url: Option<String>,
-    pub trust: Trust,
+    /// `None`: the stored trust, or demo for a new business.
+    pub trust: Option<Trust>,
     pub step_window: Duration,
     /// Zero disables the sweep.
     pub expiry_sweep: Duration,
@@ -48,9 +52,9 @@ impl Default for Settings {
             public_url: None,
             db: None,
             api_key: DEFAULT_API_KEY.to_owned(),
-            webhook_secret: DEFAULT_WEBHOOK_SECRET.to_owned(),
+            webhook_secret: None,
             webhook_url: None,
-            trust: Trust::Demo,
+            trust: None,
             step_window: Duration::from_secs(600),
             expiry_sweep: Duration::from_millis(1000),
             delivery_timeout: Duration::from_millis(10_000),
@@ -70,7 +74,7 @@ impl std::fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("db", &self.db)
             .field("api_key", &"[redacted]")
-            .field("webhook_secret", &"[redacted]")
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "[redacted]"))
             .field("webhook_url", &self.webhook_url)
             .field("trust", &self.trust)
             .field("step_window", &self.step_window)

@@ -98,12 +98,13 @@ impl Harness {
         self.shared.clear();
         let seed = SeedBusiness {
             id: "biz_fuzz",
-            name: "Fuzz",
             api_key: API_KEY,
-            webhook_secret: "uip_whsec_fuzz",
-            webhook_url: Some("http://127.0.0.1:9/hook".to_owned()),
+            name: "Fuzz",
             balance_cents: BALANCE,
-            trust,
+            webhook_secret: Some("uip_whsec_fuzz"),
+            webhook_url: Some("http://127.0.0.1:9/hook".to_owned()),
+            trust: Some(trust),
+            inbox_url: "http://127.0.0.1:9/_sandbox/inbox".to_owned(),
         };
         if let Err(e) = uc::seed_business(&self.shared, seed) {
             panic!("seed: {e}");

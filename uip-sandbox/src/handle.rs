@@ -90,10 +90,6 @@ impl SandboxBuilder {
         listen: SocketAddr => listen
     }
     setter! {
-        /// The trust of the default business (default demo).
-        trust: Trust => trust
-    }
-    setter! {
         /// A step's window once it starts (default 600 s).
         step_window: Duration => step_window
     }
@@ -133,7 +129,11 @@ impl SandboxBuilder {
         self
     }
 
-    /// Keep state in this SQLite file (default: in memory).
+    /// Keep state in this SQLite file (default: in memory). On a restart what is stored wins:
+    /// the default business keeps the webhook URL, secret, trust, name and balance it has in the
+    /// file, except for what is set explicitly on this builder (docs/DECISIONS.md §11). A file
+    /// that is neither empty nor a sandbox database is refused ([`SandboxError::Start`]) and left
+    /// untouched.
     pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.db = Some(path.into());
         self
@@ -145,15 +145,26 @@ impl SandboxBuilder {
         self
     }
 
-    /// The default business's webhook secret (default `uip_whsec_sandbox`).
+    /// The default business's webhook secret (default `uip_whsec_sandbox`). With a
+    /// [`database`](Self::database) that holds the default business already, its stored secret
+    /// is kept unless this is called.
     pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
-        self.settings.webhook_secret = secret.into();
+        self.settings.webhook_secret = Some(secret.into());
         self
     }
 
-    /// The default business's webhook URL (default: the built-in inbox).
+    /// The default business's webhook URL (default: the built-in inbox). With a
+    /// [`database`](Self::database) that holds the default business already, its stored URL is
+    /// kept unless this is called.
     pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
         self.settings.webhook_url = Some(url.into());
+        self
+    }
+
+    /// The trust of the default business (default demo). With a [`database`](Self::database)
+    /// that holds the default business already, its stored trust is kept unless this is called.
+    pub fn trust(mut self, trust: Trust) -> Self {
+        self.settings.trust = Some(trust);
         self
     }
 

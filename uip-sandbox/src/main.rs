@@ -43,16 +43,19 @@ struct ServeArgs {
     /// SQLite database file (default: in memory).
     #[arg(long, env = "UIP_SANDBOX_DB")]
     db: Option<PathBuf>,
-    /// API key of the default business.
-    #[arg(long, env = "UIP_SANDBOX_API_KEY", default_value = uip_sandbox::DEFAULT_API_KEY)]
-    api_key: String,
-    /// Webhook secret of the default business.
-    #[arg(long, env = "UIP_SANDBOX_WEBHOOK_SECRET", default_value = uip_sandbox::DEFAULT_WEBHOOK_SECRET)]
-    webhook_secret: String,
-    /// Webhook URL of the default business (default: the built-in inbox).
+    /// API key of the default business (default uip_test_sandbox).
+    #[arg(long, env = "UIP_SANDBOX_API_KEY")]
+    api_key: Option<String>,
+    /// Webhook secret of the default business (default uip_whsec_sandbox; with --db, the stored one
+    /// unless given).
+    #[arg(long, env = "UIP_SANDBOX_WEBHOOK_SECRET")]
+    webhook_secret: Option<String>,
+    /// Webhook URL of the default business (default: the built-in inbox; with --db, the stored one
+    /// unless given).
     #[arg(long, env = "UIP_SANDBOX_WEBHOOK_URL")]
     webhook_url: Option<String>,
-    /// Issuer trust of the default business: demo (default) or production.
+    /// Issuer trust of the default business: demo (default) or production (with --db, the stored
+    /// one unless given).
     #[arg(long, env = "UIP_SANDBOX_TRUST")]
     trust: Option<Trust>,
     /// Step window, seconds (default 600).
@@ -92,9 +95,16 @@ async fn main() -> ExitCode {
         Some(Command::Healthcheck(h)) => return uip_sandbox::healthcheck::run(&h).await,
         None => cli.serve,
     };
-    let mut builder =
-        Sandbox::builder().listen(args.listen).api_key(args.api_key).webhook_secret(args.webhook_secret);
-    // A flag left out keeps the builder's value, which is the library's default.
+    let mut builder = Sandbox::builder().listen(args.listen);
+    // A flag (or environment variable) left out keeps the builder's value, which is the library's
+    // default; on a stored database, the default business's stored settings win over a default
+    // (docs/DECISIONS.md §11), so these are set only when given.
+    if let Some(k) = args.api_key {
+        builder = builder.api_key(k);
+    }
+    if let Some(s) = args.webhook_secret {
+        builder = builder.webhook_secret(s);
+    }
     if let Some(t) = args.trust {
         builder = builder.trust(t);
     }

@@ -9,6 +9,7 @@ use uip_types::{ErrorCode, WebhookSecret};
 
 use super::Shared;
 use crate::clock;
+use crate::config::DEFAULT_WEBHOOK_SECRET;
 use crate::engine::random_base62;
 use crate::error::ApiError;
 use crate::store::{Business, StoreError};
@@ -45,6 +46,7 @@ fn new_business(
         api_key_hash: hash_hex(&api_key),
         webhook_secret: webhook_secret.into(),
         webhook_url,
+        follows_inbox: false,
         balance_cents,
         trust,
         clock_offset_s: 0,
@@ -78,51 +80,98 @@ pub(crate) fn create_business(shared: &Shared, req: NewBusiness) -> Result<Busin
     Ok(creds)
 }
 
-/// A business to have at start (the default business; the fuzz harness's).
+/// A business to have at start (the default business; the fuzz harness's). It is found by its
+/// API key. What is stored wins (docs/DECISIONS.md §11): the `Option` fields are `Some` only when
+/// set explicitly (a flag, an environment variable, a builder call), and only those are applied
+/// to a stored business; a new one takes the defaults for the rest.
 pub(crate) struct SeedBusiness<'a> {
-    /// The id it gets when it is new.
+    /// The id it gets when it is new (a random one if another business has it).
     pub id: &'a str,
-    pub name: &'a str,
     pub api_key: &'a str,
-    pub webhook_secret: &'a str,
-    pub webhook_url: Option<String>,
+    /// Name and starting balance of a new business (a stored one keeps its own).
+    pub name: &'a str,
     pub balance_cents: u64,
-    pub trust: Trust,
+    /// Set explicitly, or `None` (stored value; [`DEFAULT_WEBHOOK_SECRET`] when new).
+    pub webhook_secret: Option<&'a str>,
+    /// Set explicitly, or `None` (stored value; the built-in inbox when new).
+    pub webhook_url: Option<String>,
+    /// Set explicitly, or `None` (stored value; demo when new).
+    pub trust: Option<Trust>,
+    /// The built-in inbox's URL at this start: the webhook URL of a new business when none is
+    /// set, and of a stored one whose URL followed the inbox (it moves with the address).
+    pub inbox_url: String,
 }
 
-/// Seeds a business, or — when one with this API key is stored already — refreshes its
-/// webhook secret, URL and trust.
+/// Seeds a business, or — when one with this API key is stored already — applies the settings
+/// given explicitly (and logs them, secrets redacted) and keeps everything else as stored.
 pub(crate) fn seed_business(
     shared: &Shared,
     seed: SeedBusiness<'_>,
 ) -> Result<BusinessCredentials, StoreError> {
     let key_hash = hash_hex(seed.api_key);
-    shared.store.write(|st| {
+    let (id, creds, applied) = shared.store.write(|st| {
         let existing = st.business_by_key(&key_hash).map(|b| b.id.clone());
-        let refreshed = existing.and_then(|id| {
-            st.update_business(&id, |b| {
-                b.webhook_secret = seed.webhook_secret.into();
-                b.webhook_url = seed.webhook_url.clone();
-                b.trust = seed.trust;
+        if let Some(id) = existing {
+            let mut applied = Vec::new();
+            let creds = st.update_business(&id, |b| {
+                if let Some(secret) = seed.webhook_secret {
+                    b.webhook_secret = secret.into();
+                    applied.push("webhook_secret = [redacted]".to_owned());
+                }
+                match &seed.webhook_url {
+                    Some(url) => {
+                        b.webhook_url = Some(url.clone());
+                        b.follows_inbox = false;
+                        applied.push(format!("webhook_url = {}", url_for_log(url)));
+                    }
+                    None if b.follows_inbox => b.webhook_url = Some(seed.inbox_url.clone()),
+                    None => {}
+                }
+                if let Some(trust) = seed.trust {
+                    b.trust = trust;
+                    applied.push(format!("trust = {}", trust.as_str()));
+                }
                 b.credentials(seed.api_key)
-            })
-        });
-        if let Some(creds) = refreshed {
-            return creds;
+            });
+            if let Some(creds) = creds {
+                return (id, creds, applied);
+            }
         }
         let (mut b, _) = new_business(
             seed.name.to_owned(),
             seed.api_key.to_owned(),
-            seed.webhook_secret.to_owned(),
-            seed.webhook_url.clone(),
+            seed.webhook_secret.unwrap_or(DEFAULT_WEBHOOK_SECRET).to_owned(),
+            Some(seed.webhook_url.clone().unwrap_or_else(|| seed.inbox_url.clone())),
             seed.balance_cents,
-            seed.trust,
+            seed.trust.unwrap_or(Trust::Demo),
         );
-        seed.id.clone_into(&mut b.id);
+        b.follows_inbox = seed.webhook_url.is_none();
+        if st.business(seed.id).is_none() {
+            seed.id.clone_into(&mut b.id);
+        }
         let creds = b.credentials(seed.api_key);
+        let id = b.id.clone();
         st.insert_business(b);
-        creds
-    })
+        (id, creds, Vec::new())
+    })?;
+    for setting in applied {
+        tracing::info!(business = %id, "start-up setting applied to the stored business: {setting}");
+    }
+    Ok(creds)
+}
+
+/// A URL as it may be logged: without credentials, query or fragment.
+fn url_for_log(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => "[unparsable]".to_owned(),
+    }
 }
 
 /// A business's current webhook secret.
@@ -151,6 +200,7 @@ pub(crate) fn patch_business(
         st.update_business(biz, |b| {
             if let Some(u) = patch.webhook_url {
                 b.webhook_url = u;
+                b.follows_inbox = false;
             }
             if let Some(n) = patch.balance_cents {
                 b.balance_cents = n;

@@ -81,34 +81,39 @@ pub(crate) fn take_due<P>(
     mut admit: impl FnMut() -> Option<P>,
 ) -> (Vec<(DueAttempt, P)>, Option<Timestamp>) {
     let mut jobs = Vec::new();
-    let next = shared
-        .store
-        .write(|st| loop {
-            // Every permit taken: a finishing attempt wakes the dispatcher.
-            let permit = admit()?;
-            let seq = match st.pop_due(now) {
-                Ok(seq) => seq,
-                Err(next) => return next,
-            };
-            let Some(d) = st.delivery(seq).filter(|d| d.is_open()) else { continue };
-            let business = st.business(&d.business_id);
-            let job = DueAttempt {
-                seq,
-                url: business.and_then(|b| b.webhook_url.clone()),
-                secret: business.map(|b| b.webhook_secret.clone()).unwrap_or_else(|| WRONG_SECRET.into()),
-                event: d.event.clone(),
-                delivery_id: d.delivery_id.clone(),
-                body: bytes::Bytes::from(d.body.clone()),
-                fault: d.fault,
-            };
-            if job.fault.is_some() {
-                st.update_delivery(seq, |d| d.fault = None);
-            }
-            st.set_in_flight(seq, true);
-            jobs.push((job, permit));
-        })
-        .unwrap_or(None);
-    (jobs, next)
+    let taken = shared.store.write(|st| loop {
+        // Every permit taken: a finishing attempt wakes the dispatcher.
+        let permit = admit()?;
+        let seq = match st.pop_due(now) {
+            Ok(seq) => seq,
+            Err(next) => return next,
+        };
+        let Some(d) = st.delivery(seq).filter(|d| d.is_open()) else { continue };
+        let business = st.business(&d.business_id);
+        let job = DueAttempt {
+            seq,
+            url: business.and_then(|b| b.webhook_url.clone()),
+            secret: business.map(|b| b.webhook_secret.clone()).unwrap_or_else(|| WRONG_SECRET.into()),
+            event: d.event.clone(),
+            delivery_id: d.delivery_id.clone(),
+            body: bytes::Bytes::from(d.body.clone()),
+            fault: d.fault,
+        };
+        if job.fault.is_some() {
+            st.update_delivery(seq, |d| d.fault = None);
+        }
+        st.set_in_flight(seq, true);
+        jobs.push((job, permit));
+    });
+    match taken {
+        Ok(next) => (jobs, next),
+        Err(e) => {
+            // The write was undone: nothing was taken (the permits go back); try again later.
+            tracing::error!(error = %e, "webhook dispatcher: the store write failed; retried shortly");
+            jobs.clear();
+            (jobs, Some(later(now, shared.settings.retry_base.max(Duration::from_millis(100)))))
+        }
+    }
 }
 
 /// One POST of an attempt, and the `(timestamp, signature)` it was signed with (none when it
@@ -192,8 +197,22 @@ pub(crate) fn record_attempts(shared: &Shared, job: &DueAttempt, attempts: Vec<A
             }
         }
     });
-    if matches!(delivered, Ok(true)) {
-        shared.delivered.send_modify(|n| *n += 1);
+    match delivered {
+        Ok(true) => shared.delivered.send_modify(|n| *n += 1),
+        Ok(false) => {}
+        Err(e) => {
+            // The write was undone, attempts included: the delivery is still open and is attempted
+            // again after the first retry delay (at least once, as always). Only memory changes
+            // here, so this write cannot fail.
+            tracing::error!(error = %e, "webhook dispatcher: could not record an attempt; retried later");
+            let at = later(clock::real_now(), settings.retry_base);
+            let _ = shared.store.write(|st| {
+                st.set_in_flight(seq, false);
+                if st.delivery(seq).is_some_and(|d| d.is_open()) {
+                    st.schedule(seq, at);
+                }
+            });
+        }
     }
 }
 

@@ -39,6 +39,36 @@ struct Dirty {
     idempotency_removed: Vec<(String, String)>,
 }
 
+/// What a write changed, as it was before (the first time each entry was touched): a write whose
+/// flush fails is undone from it, so memory stays what the database holds (docs/DECISIONS.md §11).
+/// Kept only while a write runs on a store with a database.
+#[derive(Default)]
+struct Undo {
+    businesses: HashMap<String, Option<Business>>,
+    /// API key hash → business id, as it was.
+    keys: HashMap<String, Option<String>>,
+    sessions: HashMap<SessionId, Option<Session>>,
+    documents: HashMap<SessionId, Option<Vec<Option<Bytes>>>>,
+    idempotency: HashMap<(String, String), Option<IdempotencyRecord>>,
+    deliveries: HashMap<u64, Option<Delivery>>,
+    delivery_ids: HashMap<String, Option<u64>>,
+    /// Length of a business's delivery log before.
+    delivery_log: HashMap<String, usize>,
+    queues: HashMap<SessionId, Option<VecDeque<u64>>>,
+    /// When each touched delivery was due before (`None`: not scheduled).
+    due_of: HashMap<u64, Option<Timestamp>>,
+    in_flight: HashMap<u64, bool>,
+    next_seq: Option<u64>,
+    faults: Option<HashMap<String, FaultPlan>>,
+    /// Inbox pushes in order: the business, and the entry the cap pushed out (if any).
+    inbox: Vec<(String, Option<InboxEntry>)>,
+}
+
+/// Records `before()` under `key` unless this write recorded that entry already.
+fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, before: impl FnOnce() -> V) {
+    map.entry(key).or_insert_with(before);
+}
+
 /// Most inbox entries kept per business.
 const INBOX_CAP: usize = 1000;
 
@@ -73,6 +103,8 @@ pub(crate) struct State {
     faults: HashMap<String, FaultPlan>,
     inbox: HashMap<String, VecDeque<InboxEntry>>,
     dirty: Dirty,
+    /// Set while a write runs on a store with a database (see [`Undo`]).
+    undo: Option<Undo>,
 }
 
 impl State {
@@ -93,7 +125,13 @@ impl State {
     }
 
     pub fn insert_business(&mut self, b: Business) {
+        self.note_business(&b.id);
+        self.note_key(&b.api_key_hash);
         if let Some(old) = self.businesses.get(&b.id) {
+            if let Some(u) = &mut self.undo {
+                let (keys, hash) = (&self.keys, &old.api_key_hash);
+                remember(&mut u.keys, hash.clone(), || keys.get(hash).cloned());
+            }
             if old.api_key_hash != b.api_key_hash {
                 self.keys.remove(&old.api_key_hash);
             }
@@ -105,11 +143,17 @@ impl State {
 
     /// Changes a business; it is always marked for saving. `None` when unknown.
     pub fn update_business<R>(&mut self, id: &str, f: impl FnOnce(&mut Business) -> R) -> Option<R> {
+        if !self.businesses.contains_key(id) {
+            return None;
+        }
+        self.note_business(id);
         let b = self.businesses.get_mut(id)?;
         let key_before = b.api_key_hash.clone();
         let r = f(b);
         if b.api_key_hash != key_before {
             let (new_key, bid) = (b.api_key_hash.clone(), b.id.clone());
+            self.note_key(&key_before);
+            self.note_key(&new_key);
             self.keys.remove(&key_before);
             self.keys.insert(new_key, bid);
         }
@@ -135,6 +179,7 @@ impl State {
     }
 
     pub fn insert_session(&mut self, s: Session, documents: Vec<Bytes>) {
+        self.note_session(&s.id);
         if !documents.is_empty() {
             self.documents.insert(s.id.clone(), documents.into_iter().map(Some).collect());
             self.dirty.new_documents.push(s.id.clone());
@@ -151,6 +196,8 @@ impl State {
     /// Changes a session; it is always marked for saving, the document bytes it no longer
     /// needs are dropped and the active set is kept right. `None` when unknown.
     pub fn update_session<R>(&mut self, id: &str, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
+        let sid = self.sessions.get(id)?.id.clone();
+        self.note_session(&sid);
         let s = self.sessions.get_mut(id)?;
         let r = f(s);
         let id = s.id.clone();
@@ -194,11 +241,13 @@ impl State {
     }
 
     pub fn put_idempotency(&mut self, key: (String, String), rec: IdempotencyRecord) {
+        self.note_idempotency(&key);
         self.dirty.idempotency.insert(key.clone());
         self.idempotency.insert(key, rec);
     }
 
     pub fn remove_idempotency(&mut self, key: &(String, String)) {
+        self.note_idempotency(key);
         if self.idempotency.remove(key).is_some() {
             self.dirty.idempotency_removed.push(key.clone());
         }
@@ -207,6 +256,9 @@ impl State {
     // ---- faults and inbox (in memory only) ----
 
     pub fn faults_mut(&mut self) -> &mut HashMap<String, FaultPlan> {
+        if let Some(u) = self.undo.as_mut().filter(|u| u.faults.is_none()) {
+            u.faults = Some(self.faults.clone());
+        }
         &mut self.faults
     }
 
@@ -237,6 +289,10 @@ impl State {
 
     /// Marks a queue head as being attempted (or no longer).
     pub fn set_in_flight(&mut self, seq: u64, in_flight: bool) {
+        if let Some(u) = &mut self.undo {
+            let before = self.in_flight.contains(&seq);
+            remember(&mut u.in_flight, seq, || before);
+        }
         if in_flight {
             self.in_flight.insert(seq);
         } else {
@@ -268,6 +324,14 @@ impl State {
                 delivered_signature: None,
                 delivered_secret: None,
             };
+            if let Some(u) = &mut self.undo {
+                u.next_seq.get_or_insert(seq);
+                let len = self.delivery_log.get(business_id).map_or(0, Vec::len);
+                remember(&mut u.delivery_log, business_id.to_owned(), || len);
+                let ids = &self.delivery_ids;
+                remember(&mut u.delivery_ids, d.delivery_id.clone(), || ids.get(&d.delivery_id).copied());
+            }
+            self.note_delivery(seq);
             self.delivery_ids.insert(d.delivery_id.clone(), seq);
             self.delivery_log.entry(business_id.to_owned()).or_default().push(seq);
             self.enqueue(d.session_id.clone(), seq, real_now);
@@ -280,6 +344,7 @@ impl State {
 
     /// Appends an open delivery to its session's queue; makes it due when it is the head.
     pub fn enqueue(&mut self, session_id: SessionId, seq: u64, due: Timestamp) {
+        self.note_queue(&session_id);
         let q = self.queues.entry(session_id).or_default();
         q.push_back(seq);
         if q.len() == 1 {
@@ -289,6 +354,7 @@ impl State {
 
     /// Makes a queue head due at `at` (replacing the time it was due at before, if any).
     pub fn schedule(&mut self, seq: u64, at: Timestamp) {
+        self.note_due(seq);
         if let Some(old) = self.due_of.insert(seq, at) {
             self.due.remove(&(old, seq));
         }
@@ -301,7 +367,9 @@ impl State {
         match self.due.first() {
             Some(&(at, _)) if at > now => Err(Some(at)),
             Some(_) => {
-                let (_, seq) = self.due.pop_first().ok_or(None)?;
+                let (_, seq) = self.due.first().copied().ok_or(None)?;
+                self.note_due(seq);
+                self.due.pop_first();
                 self.due_of.remove(&seq);
                 Ok(seq)
             }
@@ -326,6 +394,7 @@ impl State {
     /// Removes a finished head from its session queue and makes the next one due now.
     pub fn advance_queue(&mut self, session_id: &SessionId, seq: u64, real_now: Timestamp) {
         let mut next = None;
+        self.note_queue(session_id);
         if let Some(q) = self.queues.get_mut(session_id) {
             if q.front() == Some(&seq) {
                 q.pop_front();
@@ -355,6 +424,10 @@ impl State {
     /// Changes a delivery; it is always marked for saving (and its schedule kept in step).
     /// `None` when unknown.
     pub fn update_delivery<R>(&mut self, seq: u64, f: impl FnOnce(&mut Delivery) -> R) -> Option<R> {
+        if !self.deliveries.contains_key(&seq) {
+            return None;
+        }
+        self.note_delivery(seq);
         let d = self.deliveries.get_mut(&seq)?;
         let r = f(d);
         self.dirty.deliveries.insert(seq);
@@ -363,10 +436,163 @@ impl State {
 
     pub fn push_inbox(&mut self, business_id: &str, entry: InboxEntry) {
         let q = self.inbox.entry(business_id.to_owned()).or_default();
-        if q.len() >= INBOX_CAP {
-            q.pop_front();
-        }
+        let pushed_out = if q.len() >= INBOX_CAP { q.pop_front() } else { None };
         q.push_back(entry);
+        if let Some(u) = &mut self.undo {
+            u.inbox.push((business_id.to_owned(), pushed_out));
+        }
+    }
+
+    // ---- the undo journal of a write ----
+
+    fn note_business(&mut self, id: &str) {
+        if let Some(u) = &mut self.undo {
+            let businesses = &self.businesses;
+            remember(&mut u.businesses, id.to_owned(), || businesses.get(id).cloned());
+        }
+    }
+
+    fn note_key(&mut self, hash: &str) {
+        if let Some(u) = &mut self.undo {
+            let keys = &self.keys;
+            remember(&mut u.keys, hash.to_owned(), || keys.get(hash).cloned());
+        }
+    }
+
+    fn note_session(&mut self, id: &SessionId) {
+        if let Some(u) = &mut self.undo {
+            let (sessions, documents) = (&self.sessions, &self.documents);
+            remember(&mut u.sessions, id.clone(), || sessions.get(id).cloned());
+            remember(&mut u.documents, id.clone(), || documents.get(id).cloned());
+        }
+    }
+
+    fn note_idempotency(&mut self, key: &(String, String)) {
+        if let Some(u) = &mut self.undo {
+            let idempotency = &self.idempotency;
+            remember(&mut u.idempotency, key.clone(), || idempotency.get(key).cloned());
+        }
+    }
+
+    fn note_delivery(&mut self, seq: u64) {
+        if let Some(u) = &mut self.undo {
+            let deliveries = &self.deliveries;
+            remember(&mut u.deliveries, seq, || deliveries.get(&seq).cloned());
+        }
+    }
+
+    fn note_queue(&mut self, session_id: &SessionId) {
+        if let Some(u) = &mut self.undo {
+            let queues = &self.queues;
+            remember(&mut u.queues, session_id.clone(), || queues.get(session_id).cloned());
+        }
+    }
+
+    fn note_due(&mut self, seq: u64) {
+        if let Some(u) = &mut self.undo {
+            let due_of = &self.due_of;
+            remember(&mut u.due_of, seq, || due_of.get(&seq).copied());
+        }
+    }
+
+    /// Puts back everything a write changed, as [`Undo`] recorded it before the change.
+    fn rollback(&mut self, u: Undo) {
+        for (id, before) in u.businesses {
+            match before {
+                Some(b) => self.businesses.insert(id, b),
+                None => self.businesses.remove(&id),
+            };
+        }
+        for (hash, before) in u.keys {
+            match before {
+                Some(id) => self.keys.insert(hash, id),
+                None => self.keys.remove(&hash),
+            };
+        }
+        for (id, before) in u.sessions {
+            match before {
+                Some(s) => {
+                    if s.status.is_terminal() {
+                        self.active.remove(&id);
+                    } else {
+                        self.active.insert(id.clone());
+                    }
+                    self.sessions.insert(id, s);
+                }
+                None => {
+                    self.active.remove(&id);
+                    self.sessions.remove(&id);
+                }
+            }
+        }
+        for (id, before) in u.documents {
+            match before {
+                Some(d) => self.documents.insert(id, d),
+                None => self.documents.remove(&id),
+            };
+        }
+        for (key, before) in u.idempotency {
+            match before {
+                Some(rec) => self.idempotency.insert(key, rec),
+                None => self.idempotency.remove(&key),
+            };
+        }
+        for (seq, before) in u.deliveries {
+            match before {
+                Some(d) => self.deliveries.insert(seq, d),
+                None => self.deliveries.remove(&seq),
+            };
+        }
+        for (id, before) in u.delivery_ids {
+            match before {
+                Some(seq) => self.delivery_ids.insert(id, seq),
+                None => self.delivery_ids.remove(&id),
+            };
+        }
+        for (business, len) in u.delivery_log {
+            if let Some(log) = self.delivery_log.get_mut(&business) {
+                log.truncate(len);
+                if log.is_empty() {
+                    self.delivery_log.remove(&business);
+                }
+            }
+        }
+        for (sid, before) in u.queues {
+            match before {
+                Some(q) => self.queues.insert(sid, q),
+                None => self.queues.remove(&sid),
+            };
+        }
+        for (seq, before) in u.due_of {
+            if let Some(at) = self.due_of.remove(&seq) {
+                self.due.remove(&(at, seq));
+            }
+            if let Some(at) = before {
+                self.due_of.insert(seq, at);
+                self.due.insert((at, seq));
+            }
+        }
+        for (seq, was) in u.in_flight {
+            self.set_in_flight(seq, was);
+        }
+        if let Some(n) = u.next_seq {
+            self.next_seq = n;
+        }
+        if let Some(f) = u.faults {
+            self.faults = f;
+        }
+        for (business, pushed_out) in u.inbox.into_iter().rev() {
+            if let Some(q) = self.inbox.get_mut(&business) {
+                q.pop_back();
+                if let Some(e) = pushed_out {
+                    q.push_front(e);
+                }
+                if q.is_empty() {
+                    self.inbox.remove(&business);
+                }
+            }
+        }
+        self.dirty = Dirty::default();
     }
 
     fn is_dirty(&self) -> bool {
@@ -404,32 +630,222 @@ impl Store {
         Ok(Store { inner: Mutex::new(Inner { state, db: Some(db) }) })
     }
 
+    /// Test hook: makes the database file behave as on a full disk (`full`), or frees space again.
+    /// An in-memory store ignores it.
+    #[cfg(test)]
+    pub fn set_full(&self, full: bool) -> Result<(), StoreError> {
+        match &self.inner.lock().db {
+            Some(db) => db.set_full(full),
+            None => Ok(()),
+        }
+    }
+
     /// Runs a read-only closure under the lock.
     pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.inner.lock().state)
     }
 
     /// Runs a mutating closure under the lock, then writes what it changed in one transaction.
-    /// If the write fails, the error is returned (the in-memory change stays; it is retried
-    /// with the next write).
+    /// If the write fails, the error is returned and the change is undone in memory too — every
+    /// entry the closure touched is put back as it was, so nothing of it is stored later and
+    /// memory stays what the database holds (docs/DECISIONS.md §11).
     pub fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StoreError> {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
+        // Only a database write can fail: an in-memory store keeps no journal.
+        inner.state.undo = inner.db.is_some().then(Undo::default);
         let r = f(&mut inner.state);
         if !inner.state.dirty.deliveries.is_empty() {
             let changed = std::mem::take(&mut inner.state.dirty.deliveries);
             inner.state.reschedule(&changed);
             inner.state.dirty.deliveries = changed;
         }
+        let undo = inner.state.undo.take();
         if inner.state.is_dirty() {
             let dirty = std::mem::take(&mut inner.state.dirty);
             if let Some(db) = &mut inner.db {
                 if let Err(e) = db.flush(&inner.state, &dirty) {
-                    inner.state.dirty = dirty;
+                    if let Some(undo) = undo {
+                        inner.state.rollback(undo);
+                    }
                     return Err(e);
                 }
             }
         }
         Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A write whose flush fails leaves no trace (docs/DECISIONS.md §11): memory is put back as it
+    //! was, nothing of it is written later, and the store goes on working once there is space.
+
+    use std::fmt::Debug;
+
+    use uip_types::sandbox::Trust;
+    use uip_types::{EventContext, SessionEnded, SessionStatus};
+
+    use super::*;
+
+    fn business(id: &str, key_hash: &str) -> Business {
+        Business {
+            id: id.to_owned(),
+            name: format!("business {id}"),
+            api_key_hash: key_hash.to_owned(),
+            webhook_secret: "uip_whsec_test".into(),
+            webhook_url: Some("http://127.0.0.1:9/hook".to_owned()),
+            follows_inbox: false,
+            balance_cents: 1000,
+            trust: Trust::Demo,
+            clock_offset_s: 0,
+        }
+    }
+
+    fn expired(session: &str) -> WebhookEvent {
+        WebhookEvent::SessionExpired(SessionEnded {
+            context: EventContext { session_id: session.into(), ..EventContext::default() },
+            status: SessionStatus::Expired,
+            reason: Some("session_ttl".to_owned()),
+        })
+    }
+
+    fn sorted<K: Debug, V: Debug>(m: &HashMap<K, V>) -> Vec<String> {
+        let mut v: Vec<String> = m.iter().map(|(k, v)| format!("{k:?} => {v:?}")).collect();
+        v.sort();
+        v
+    }
+
+    fn sorted_set<K: Debug>(s: &HashSet<K>) -> Vec<String> {
+        let mut v: Vec<String> = s.iter().map(|k| format!("{k:?}")).collect();
+        v.sort();
+        v
+    }
+
+    /// What is kept in the database, as text that compares.
+    fn persisted(st: &State) -> Vec<Vec<String>> {
+        vec![
+            sorted(&st.businesses),
+            sorted(&st.keys),
+            sorted(&st.idempotency),
+            sorted(&st.deliveries),
+            sorted(&st.delivery_ids),
+            sorted(&st.delivery_log),
+            sorted(&st.queues),
+            vec![st.next_seq.to_string()],
+        ]
+    }
+
+    /// Everything, memory-only parts included.
+    fn everything(st: &State) -> Vec<Vec<String>> {
+        let mut all = persisted(st);
+        all.push(sorted(&st.due_of));
+        all.push(st.due.iter().map(|e| format!("{e:?}")).collect());
+        all.push(sorted_set(&st.in_flight));
+        all.push(sorted(&st.faults));
+        all.push(sorted(&st.inbox));
+        all
+    }
+
+    fn inbox_entry(n: usize) -> InboxEntry {
+        InboxEntry {
+            delivery_id: format!("dlv_{n}"),
+            event: "session.expired".to_owned(),
+            verified: true,
+            error: None,
+            received_at: crate::clock::real_now(),
+            body: "{}".to_owned(),
+        }
+    }
+
+    /// One write touching every kind of entry: it makes the database grow.
+    fn big_change(st: &mut State, n: usize) {
+        let now = crate::clock::real_now();
+        st.update_business("biz_1", |b| {
+            b.balance_cents -= 1;
+            b.api_key_hash = format!("key-{n}");
+        });
+        st.insert_business(business(&format!("biz_n{n}"), &format!("other-key-{n}")));
+        st.put_idempotency(
+            ("biz_1".to_owned(), format!("idem-{n}")),
+            IdempotencyRecord { fingerprint: "f".repeat(64), response: "r".repeat(3000), created_at: now },
+        );
+        st.remove_idempotency(&("biz_1".to_owned(), "idem-first".to_owned()));
+        // The second event queues behind the first (its session's open head).
+        let session = format!("ses_{n}");
+        let stopped = match expired(&session) {
+            WebhookEvent::SessionExpired(e) => {
+                WebhookEvent::SessionStopped(SessionEnded { status: SessionStatus::Stopped, ..e })
+            }
+            other => other,
+        };
+        st.emit("biz_1", vec![expired(&session), stopped], now);
+        if let Ok(seq) = st.pop_due(now) {
+            st.set_in_flight(seq, true);
+        }
+        st.push_inbox("biz_1", inbox_entry(n));
+        st.faults_mut().insert(format!("biz_n{n}"), FaultPlan { fail_next: 1, with: serde_json::json!({}) });
+    }
+
+    #[test]
+    fn a_failed_write_is_undone_in_memory_and_never_stored_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = Store::open(&path).unwrap();
+        let now = crate::clock::real_now();
+        store
+            .write(|st| {
+                st.insert_business(business("biz_1", "key-first"));
+                st.put_idempotency(
+                    ("biz_1".to_owned(), "idem-first".to_owned()),
+                    IdempotencyRecord { fingerprint: "f".into(), response: "{}".into(), created_at: now },
+                );
+                st.emit("biz_1", vec![expired("ses_first")], now);
+            })
+            .unwrap();
+        store.set_full(true).unwrap();
+
+        // Writes that fit in the pages the file has succeed; the first that does not fails.
+        let mut failed = None;
+        for n in 0..500 {
+            let before = store.read(everything);
+            match store.write(|st| big_change(st, n)) {
+                Ok(()) => assert_ne!(store.read(everything), before, "write {n} changed nothing"),
+                Err(e) => {
+                    assert_eq!(store.read(everything), before, "write {n} was not undone");
+                    failed = Some((n, e));
+                    break;
+                }
+            }
+        }
+        let (n, e) = failed.expect("a write failed once the file was full");
+        match &e {
+            StoreError::Sqlite(e) => {
+                assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull), "{e}")
+            }
+            other => panic!("not SQLITE_FULL: {other}"),
+        }
+        store.read(|st| {
+            assert!(st.business(&format!("biz_n{n}")).is_none());
+            assert!(st.business_by_key(&format!("key-{n}")).is_none());
+            assert!(st.idempotency(&("biz_1".to_owned(), format!("idem-{n}"))).is_none());
+            assert!(st.delivery_seq(&expired(&format!("ses_{n}")).delivery_id()).is_none());
+        });
+        // A write with nothing to store still works on the full file.
+        store.write(|st| st.push_inbox("biz_1", inbox_entry(9999))).unwrap();
+        assert_eq!(store.read(|st| st.inbox("biz_1").count()), n + 1);
+
+        // Space freed: the next write stores only its own change, not the failed one.
+        store.set_full(false).unwrap();
+        store.write(|st| st.insert_business(business("biz_after", "key-after"))).unwrap();
+        let in_memory = store.read(persisted);
+        drop(store);
+        let reopened = Store::open(&path).unwrap();
+        assert_eq!(reopened.read(persisted), in_memory, "the file holds what memory held");
+        reopened.read(|st| {
+            assert!(st.business("biz_after").is_some());
+            assert!(st.business(&format!("biz_n{n}")).is_none(), "the failed write was stored");
+            assert!(st.idempotency(&("biz_1".to_owned(), format!("idem-{n}"))).is_none());
+        });
     }
 }

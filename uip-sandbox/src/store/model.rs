@@ -13,6 +13,10 @@ pub(crate) struct Business {
     pub api_key_hash: String,
     pub webhook_secret: WebhookSecret,
     pub webhook_url: Option<String>,
+    /// The webhook URL is the built-in inbox's, given at start rather than chosen: a restart
+    /// points it at the inbox of the new address (docs/DECISIONS.md §11: a URL someone set is kept).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follows_inbox: bool,
     pub balance_cents: u64,
     pub trust: Trust,
     /// Seconds `clock/advance` added to real time.

@@ -94,6 +94,20 @@ impl Db {
         Ok(state)
     }
 
+    /// Test hook: `full` caps the file at the pages it has now (SQLite's `max_page_count`, per
+    /// connection), so a write that needs one more page fails with `SQLITE_FULL` as on a full
+    /// disk; `!full` lifts the cap (space freed).
+    #[cfg(test)]
+    pub fn set_full(&self, full: bool) -> Result<(), StoreError> {
+        let max: i64 = if full {
+            self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?
+        } else {
+            i64::from(u32::MAX >> 1)
+        };
+        self.conn.query_row(&format!("PRAGMA max_page_count = {max}"), [], |r| r.get::<_, i64>(0))?;
+        Ok(())
+    }
+
     pub fn flush(&mut self, state: &State, dirty: &Dirty) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
