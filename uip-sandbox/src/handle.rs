@@ -246,6 +246,12 @@ impl Sandbox {
         })
     }
 
+    /// What the running sandbox shares (for the crate's own tests).
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     /// The base URL, e.g. `http://127.0.0.1:41234` (the public URL when one was set).
     pub fn base_url(&self) -> &str {
         &self.base_url

@@ -106,4 +106,6 @@ const _: fn() = || {
 };
 
 #[cfg(test)]
+mod disk_full;
+#[cfg(test)]
 mod restart_props;

@@ -26,6 +26,9 @@ pub(crate) enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("migration: {0}")]
     Migration(String),
+    /// The file is neither empty nor a sandbox database; it was left untouched.
+    #[error("not a uip-sandbox database: {0}; it was left untouched (choose another database file)")]
+    NotSandbox(String),
 }
 
 /// What changed since the last flush.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OpenFlags};
 
 use super::{Business, Delivery, Dirty, IdempotencyRecord, State, StoreError};
 use crate::engine::session::Session;
@@ -11,12 +11,53 @@ use crate::engine::session::Session;
 /// Migrations in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
 
+/// Every table the migrations create.
+const TABLES: &[&str] = &["businesses", "sessions", "documents", "idempotency", "deliveries"];
+
+/// Refuses a file that is neither empty nor a sandbox database (another application's SQLite
+/// file, or no SQLite file at all), looking at it read-only: such a file is never modified
+/// (docs/DECISIONS.md §11).
+fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        return Ok(());
+    }
+    let not_ours = |why: String| StoreError::NotSandbox(why);
+    let inspect = || -> rusqlite::Result<(i64, Vec<String>)> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )?;
+        let tables = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok((version, tables))
+    };
+    let (version, tables) = match inspect() {
+        Ok(found) => found,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            return Err(not_ours("it is not a SQLite database".to_owned()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let foreign: Vec<&str> = tables.iter().map(String::as_str).filter(|t| !TABLES.contains(t)).collect();
+    if !foreign.is_empty() {
+        return Err(not_ours(format!("it holds other tables ({})", foreign.join(", "))));
+    }
+    if version == 0 && !tables.is_empty() {
+        return Err(not_ours("its tables were not made by the sandbox".to_owned()));
+    }
+    Ok(())
+}
+
 pub(super) struct Db {
     conn: Connection,
 }
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db, StoreError> {
+        refuse_foreign(path)?;
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
