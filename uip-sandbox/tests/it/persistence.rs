@@ -27,6 +27,12 @@ impl Process {
     /// Starts the binary on `db`, delivering to `webhook_url`, and waits for its
     /// `UIP_SANDBOX_URL=` line. Its stderr goes to `log`.
     async fn start(db: &Path, webhook_url: &str, log: PathBuf) -> Process {
+        Process::start_with(db, &["--webhook-url", webhook_url], &[], log).await
+    }
+
+    /// Starts the binary on `db` with these extra flags and `UIP_SANDBOX_*` environment
+    /// variables (no other), and waits for its `UIP_SANDBOX_URL=` line. Its stderr goes to `log`.
+    async fn start_with(db: &Path, args: &[&str], envs: &[(&str, &str)], log: PathBuf) -> Process {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_uip-sandbox"));
         for (name, _) in std::env::vars() {
             if name.starts_with("UIP_SANDBOX_") {
@@ -36,8 +42,10 @@ impl Process {
         let stderr = std::fs::File::create(&log).expect("create the log file");
         cmd.arg("--db")
             .arg(db)
-            .args(["--listen", "127.0.0.1:0", "--webhook-url", webhook_url])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .args(["--retry-base-ms", "50", "--retry-max-ms", "200"])
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);
@@ -416,4 +424,185 @@ async fn a_library_sandbox_restarted_on_its_database_keeps_its_state() {
         )
         .unwrap();
     assert_eq!((rows, kept), (2, 0), "purged bytes are gone from the file");
+}
+
+async fn business(api: &Api) -> Value {
+    let (status, b) = api.send(api.http.get(api.url("/_sandbox/business"))).await;
+    assert_eq!(status, 200, "{b}");
+    b
+}
+
+async fn patch_business(api: &Api, patch: Value) -> Value {
+    let (status, b) = api.send(api.http.patch(api.url("/_sandbox/business")).json(&patch)).await;
+    assert_eq!(status, 200, "{b}");
+    b
+}
+
+/// docs/DECISIONS.md §11: on a restart what is stored wins; only what is set explicitly applies.
+#[tokio::test]
+async fn a_restart_keeps_what_was_changed_on_the_default_business() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("library.db");
+    let start = || Sandbox::builder().database(&db).retry_base(ms(30)).retry_max(ms(200)).start();
+    let receiver = Receiver::ok(None).await;
+    receiver.set_up(false);
+
+    let sandbox = start().await.unwrap();
+    let api = Api::new(sandbox.base_url(), KEY);
+    let patched = patch_business(
+        &api,
+        json!({"webhook_url": receiver.url, "rotate_webhook_secret": true, "trust": "production",
+               "name": "Renamed Co", "balance_cents": 4321}),
+    )
+    .await;
+    assert_ne!(patched["webhook_secret"], SECRET);
+    let id = api.create_steps(&["identify"]).await;
+    assert_eq!(api.simulate(&id, json!({})).await["status"], "completed");
+    eventually("a failed attempt at the configured URL", || {
+        let api = api.clone();
+        async move { api.deliveries(None).await.iter().any(|d| !d.attempts.is_empty()).then_some(()) }
+    })
+    .await;
+    let before = business(&api).await;
+    sandbox.shutdown().await;
+
+    // Every setting left at its default: all kept, and the pending events go to the configured URL.
+    let sandbox = start().await.unwrap();
+    let api = Api { base: sandbox.base_url().to_owned(), ..api };
+    let after = business(&api).await;
+    assert_eq!(after, before);
+    assert_eq!(after["webhook_url"], json!(receiver.url));
+    assert_eq!(after["trust"], "production");
+    assert_eq!(sandbox.credentials().webhook_secret.expose(), patched["webhook_secret"].as_str().unwrap());
+    assert_eq!(sandbox.credentials().trust, Trust::Production);
+    receiver.set_up(true);
+    let ids = delivery_ids(&id, &["step:0", "session.completed"]);
+    receiver.wait_accepted(&ids).await;
+    // Signed with the rotated secret (next_event verifies with the secret it was sent with).
+    for name in ["step.completed", "session.completed"] {
+        assert_eq!(sandbox.next_event(&id, PATIENCE).await.unwrap().name(), name);
+    }
+    sandbox.shutdown().await;
+
+    // Settings given explicitly are applied; the rest stays as stored.
+    let explicit = "http://127.0.0.1:9/explicit";
+    let sandbox = Sandbox::builder()
+        .database(&db)
+        .webhook_url(explicit)
+        .webhook_secret("uip_whsec_explicit")
+        .trust(Trust::Demo)
+        .start()
+        .await
+        .unwrap();
+    let api = Api { base: sandbox.base_url().to_owned(), ..api };
+    let applied = business(&api).await;
+    assert_eq!(applied["webhook_url"], explicit);
+    assert_eq!(applied["webhook_secret"], "uip_whsec_explicit");
+    assert_eq!(applied["trust"], "demo");
+    assert_eq!((&applied["name"], &applied["balance_cents"]), (&before["name"], &before["balance_cents"]));
+    sandbox.shutdown().await;
+    // …and stored from then on.
+    let sandbox = start().await.unwrap();
+    let api = Api { base: sandbox.base_url().to_owned(), ..api };
+    assert_eq!(business(&api).await, applied);
+}
+
+/// The binary: a flag or environment variable left out never overwrites a stored setting; one
+/// given is applied and logged without secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_applies_only_the_flags_given_to_a_stored_default_business() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sandbox.db");
+    let run1 = Process::start_with(&db, &[], &[], dir.path().join("run1.log")).await;
+    let api = Api::new(&run1.url, KEY);
+    let patched = patch_business(
+        &api,
+        json!({"webhook_url": "http://127.0.0.1:9/configured", "rotate_webhook_secret": true, "trust": "production"}),
+    )
+    .await;
+    assert_eq!(run1.sigterm().await.code(), Some(0));
+
+    let run2 = Process::start_with(&db, &[], &[], dir.path().join("run2.log")).await;
+    let api = Api::new(&run2.url, KEY);
+    assert_eq!(business(&api).await, patched, "every flag left at its default");
+    assert_eq!(run2.sigterm().await.code(), Some(0));
+
+    let log = dir.path().join("run3.log");
+    let run3 = Process::start_with(
+        &db,
+        &["--webhook-url", "http://user:pw@127.0.0.1:9/explicit?token=t0ken"],
+        &[("UIP_SANDBOX_TRUST", "demo"), ("UIP_SANDBOX_WEBHOOK_SECRET", "uip_whsec_from_env")],
+        log.clone(),
+    )
+    .await;
+    let api = Api::new(&run3.url, KEY);
+    let b = business(&api).await;
+    assert_eq!(b["webhook_url"], "http://user:pw@127.0.0.1:9/explicit?token=t0ken");
+    assert_eq!(b["trust"], "demo");
+    assert_eq!(b["webhook_secret"], "uip_whsec_from_env");
+    assert_eq!(b["name"], patched["name"]);
+    assert_eq!(run3.sigterm().await.code(), Some(0));
+    let text = read(&log);
+    for applied in
+        ["webhook_url = http://127.0.0.1:9/explicit", "trust = demo", "webhook_secret = [redacted]"]
+    {
+        assert!(text.contains(applied), "{applied:?} not logged:\n{text}");
+    }
+    for secret in ["uip_whsec_from_env", "t0ken", "pw@", patched["webhook_secret"].as_str().unwrap()] {
+        assert!(!text.contains(secret), "{secret:?} logged:\n{text}");
+    }
+}
+
+/// docs/DECISIONS.md §11: `--db` on a file that is neither empty nor a sandbox database is refused
+/// with a message naming it, and the file is not modified.
+#[tokio::test]
+async fn another_applications_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let other_app = dir.path().join("other-app.db");
+    {
+        let conn = rusqlite::Connection::open(&other_app).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+             INSERT INTO customers (name) VALUES ('Ada'), ('Grace');",
+        )
+        .unwrap();
+    }
+    let not_sqlite = dir.path().join("notes.db");
+    std::fs::write(&not_sqlite, "these are notes, not a database\n").unwrap();
+
+    for path in [&other_app, &not_sqlite] {
+        let before = std::fs::read(path).unwrap();
+        let listing = |dir: &Path| {
+            let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+            names.sort();
+            names
+        };
+        let files = listing(dir.path());
+
+        let err = Sandbox::builder().database(path).start().await.expect_err("refused");
+        let message = err.to_string();
+        assert!(matches!(err, uip_sandbox::SandboxError::Start(_)), "{err:?}");
+        assert!(message.contains(&path.display().to_string()), "names the file: {message}");
+        assert!(message.contains("not a uip-sandbox database"), "{message}");
+        assert_eq!(std::fs::read(path).unwrap(), before, "{} modified", path.display());
+
+        let out = Command::new(env!("CARGO_BIN_EXE_uip-sandbox"))
+            .arg("--db")
+            .arg(path)
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("UIP_SANDBOX_DB")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the sandbox binary");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&path.display().to_string()), "names the file: {stderr}");
+        assert!(stderr.contains("not a uip-sandbox database"), "{stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("UIP_SANDBOX_URL="));
+        assert_eq!(std::fs::read(path).unwrap(), before, "{} modified", path.display());
+        assert_eq!(listing(dir.path()), files, "no file made beside it");
+    }
+    let conn = rusqlite::Connection::open(&other_app).unwrap();
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
+    assert_eq!(tables, 1, "only its own table");
 }
