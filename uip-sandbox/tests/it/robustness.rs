@@ -470,14 +470,22 @@ async fn a_builder_webhook_url_at_the_hosted_pages_fails_the_start() {
     Sandbox::builder().public_url(public).webhook_url(format!("{public}/hooks/uip")).start().await.unwrap();
 }
 
-#[test]
-fn a_cli_webhook_url_at_the_hosted_pages_exits_1() {
+#[tokio::test]
+async fn a_cli_webhook_url_at_the_hosted_pages_exits_1() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_uip-sandbox"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_uip-sandbox"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--webhook-url", &format!("http://127.0.0.1:{port}/s/sess_x/open")])
         .env("RUST_LOG", "off")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // A sandbox that started anyway would run until killed: bounded, and killed on drop.
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the binary exits at once")
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
