@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use uip_types::sandbox::BusinessCredentials;
 
 use crate::config::Settings;
-use crate::core::{self as uc, SeedBusiness, Shared};
+use crate::core::{self as uc, OwnPages, SeedBusiness, Shared};
 use crate::{delivery, http, server};
 
 /// The id the default business gets when it is first created.
@@ -62,7 +62,12 @@ impl App {
             trust: settings.trust,
             inbox_url: format!("{bound_url}/_sandbox/inbox"),
         };
-        let shared = Shared::open(settings.clone(), public_url, origin, delivery_http)?;
+        let own_pages = OwnPages::new(&public_url, bound_url);
+        let mut shared = Shared::open(settings.clone(), public_url, origin, delivery_http)?;
+        shared.own_pages = own_pages;
+        if let Some(u) = &settings.webhook_url {
+            uc::check_webhook_url(&shared, u).map_err(|e| format!("--webhook-url {u}: {}", e.message))?;
+        }
         let credentials = uc::seed_business(&shared, seed).map_err(|e| e.to_string())?;
         let shared = Arc::new(shared);
         let router = http::router(shared.clone());

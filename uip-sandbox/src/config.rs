@@ -15,6 +15,14 @@ pub const DEFAULT_API_KEY: &str = "uip_test_sandbox";
 /// The default webhook secret of the seeded business.
 pub const DEFAULT_WEBHOOK_SECRET: &str = "uip_whsec_sandbox";
 
+/// How long a request body may go without a byte before its request is answered 408
+/// `request/timeout` and its connection closed (docs/DECISIONS.md §11).
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most requests with a body and no valid API key (the inbox, the hosted page, business creation)
+/// handled at once: well under the connection cap, so slow bodies there cannot take every
+/// connection. Over it, such a request is answered 503 at once and its connection closed.
+pub const MAX_UNAUTHENTICATED_BODIES: usize = 1024;
+
 /// Settings of one sandbox (CLI flags and builder methods map onto these fields).
 /// [`Settings::default`] is the one place defaults are written: the builder starts from it, and
 /// the binary's flags, when left out, keep the builder's value. The default business's settings
@@ -43,6 +51,10 @@ pub(crate) struct Settings {
     pub delivery_concurrency: usize,
     /// How long one request may take, body included (then 408 `request/timeout`).
     pub request_timeout: Duration,
+    /// How long a body may stall (then 408 `request/timeout`).
+    pub body_idle_timeout: Duration,
+    /// Most unauthenticated requests with a body in flight.
+    pub max_unauthenticated_bodies: usize,
 }
 
 impl Default for Settings {
@@ -63,6 +75,8 @@ impl Default for Settings {
             retry_horizon: Duration::from_secs(259_200),
             delivery_concurrency: 64,
             request_timeout: Duration::from_secs(60),
+            body_idle_timeout: BODY_IDLE_TIMEOUT,
+            max_unauthenticated_bodies: MAX_UNAUTHENTICATED_BODIES,
         }
     }
 }
@@ -85,6 +99,8 @@ impl std::fmt::Debug for Settings {
             .field("retry_horizon", &self.retry_horizon)
             .field("delivery_concurrency", &self.delivery_concurrency)
             .field("request_timeout", &self.request_timeout)
+            .field("body_idle_timeout", &self.body_idle_timeout)
+            .field("max_unauthenticated_bodies", &self.max_unauthenticated_bodies)
             .finish()
     }
 }

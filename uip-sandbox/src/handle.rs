@@ -122,6 +122,19 @@ impl SandboxBuilder {
         /// `request/timeout` and its connection closed (default 60 s).
         request_timeout: Duration => request_timeout
     }
+    setter! {
+        /// How long a request body may go without a byte before the request is answered 408
+        /// `request/timeout` and its connection closed (default
+        /// [`BODY_IDLE_TIMEOUT`](crate::BODY_IDLE_TIMEOUT), 10 s).
+        body_idle_timeout: Duration => body_idle_timeout
+    }
+    setter! {
+        /// Most requests with a body and no valid API key (the inbox, the hosted page, business
+        /// creation) handled at once (default
+        /// [`MAX_UNAUTHENTICATED_BODIES`](crate::MAX_UNAUTHENTICATED_BODIES), 1024); over it,
+        /// such a request is answered 503 `internal/unavailable` at once and its connection closed.
+        max_unauthenticated_bodies: usize => max_unauthenticated_bodies
+    }
 
     /// The public URL session URLs are built on (default `http://` + the bound address).
     pub fn public_url(mut self, url: impl Into<String>) -> Self {

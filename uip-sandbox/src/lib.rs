@@ -55,7 +55,9 @@ pub mod receiver_tools;
 mod server;
 mod store;
 
-pub use config::{DEFAULT_API_KEY, DEFAULT_LISTEN, DEFAULT_WEBHOOK_SECRET};
+pub use config::{
+    BODY_IDLE_TIMEOUT, DEFAULT_API_KEY, DEFAULT_LISTEN, DEFAULT_WEBHOOK_SECRET, MAX_UNAUTHENTICATED_BODIES,
+};
 pub use handle::{Sandbox, SandboxBuilder, SandboxError, SimulatedUser};
 pub use uip_types::sandbox::{
     BusinessCredentials, DeliveryFault, DeliveryLogEntry, DeliveryStatus, NewBusiness, Trust, WalletAction,

@@ -51,6 +51,8 @@ open_string_enum! {
         TooLarge => "request/too-large",
         /// The request (body or handling) was not complete within the server's time limit.
         RequestTimeout => "request/timeout",
+        /// A hosted-page POST whose `Origin` is not the sandbox's public origin (403).
+        BadOrigin => "request/bad-origin",
         /// Injected rate limit.
         RateLimited => "request/rate-limited",
         /// Injected unavailability.
@@ -74,6 +76,7 @@ impl ErrorCode {
             InvalidPayload | InvalidSteps | UnknownPrimitive | InvalidParams | InvalidField => 400,
             MissingApiKey | InvalidApiKey => 401,
             InsufficientFunds => 402,
+            BadOrigin => 403,
             NotFound | RouteNotFound => 404,
             MethodNotAllowed => 405,
             BoundElsewhere | IdempotencyConflict | NotAwaitingDecision | NotActive | StaleNonce => 409,

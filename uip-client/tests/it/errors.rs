@@ -17,6 +17,7 @@ const TABLE: &[(u16, &str)] = &[
     (401, "auth/missing-api-key"),
     (401, "auth/invalid-api-key"),
     (402, "payment/insufficient-funds"),
+    (403, "request/bad-origin"),
     (404, "resource/not-found"),
     (404, "request/not-found"),
     (405, "request/method-not-allowed"),

@@ -55,18 +55,28 @@ fn new_business(
     (b, creds)
 }
 
-fn check_webhook_url(url: &str) -> Result<(), ApiError> {
+/// A webhook URL must be an absolute http(s) URL, and not one of this sandbox's own hosted-page
+/// routes (docs/DECISIONS.md §11): 400 `request/invalid-field` naming `webhook_url`.
+pub(crate) fn check_webhook_url(shared: &Shared, url: &str) -> Result<(), ApiError> {
+    let invalid = |message: &str| Err(ApiError::new(ErrorCode::InvalidField, message).param("webhook_url"));
     match url::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
-        _ => Err(ApiError::new(ErrorCode::InvalidField, "webhook_url must be an absolute http(s) URL")
-            .param("webhook_url")),
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            if shared.own_pages.contains(&u) {
+                return invalid(
+                    "webhook_url must not point at this sandbox's hosted pages (/s/…): a delivery \
+                     would act on a user's session",
+                );
+            }
+            Ok(())
+        }
+        _ => invalid("webhook_url must be an absolute http(s) URL"),
     }
 }
 
 /// `POST /_sandbox/businesses`.
 pub(crate) fn create_business(shared: &Shared, req: NewBusiness) -> Result<BusinessCredentials, ApiError> {
     if let Some(u) = &req.webhook_url {
-        check_webhook_url(u)?;
+        check_webhook_url(shared, u)?;
     }
     let (b, creds) = new_business(
         req.name.unwrap_or_else(|| "Sandbox business".to_owned()),
@@ -194,7 +204,7 @@ pub(crate) fn patch_business(
     patch: BusinessPatch,
 ) -> Result<BusinessView, ApiError> {
     if let Some(Some(u)) = &patch.webhook_url {
-        check_webhook_url(u)?;
+        check_webhook_url(shared, u)?;
     }
     let view = shared.store.write(|st| {
         st.update_business(biz, |b| {

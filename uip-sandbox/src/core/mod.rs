@@ -9,14 +9,15 @@ mod businesses;
 mod deliveries;
 mod expiry;
 mod inbox;
+mod own_pages;
 mod page;
 mod sessions;
 
 use tokio::sync::{watch, Notify};
 
 pub(crate) use businesses::{
-    advance_clock, authenticate, business_view, create_business, patch_business, seed_business, set_faults,
-    take_fault, webhook_secret, SeedBusiness,
+    advance_clock, authenticate, business_view, check_webhook_url, create_business, patch_business,
+    seed_business, set_faults, take_fault, webhook_secret, SeedBusiness,
 };
 pub(crate) use deliveries::{
     deliveries, next_delivered, record_attempts, redeliver, session_deliveries, take_due, AttemptOutcome,
@@ -24,7 +25,10 @@ pub(crate) use deliveries::{
 };
 pub(crate) use expiry::{resolve_expiry, sweep};
 pub(crate) use inbox::{inbox, receive_delivery};
-pub(crate) use page::{document, open, open_response, personas, respond, state, wallet_request, Responder};
+pub(crate) use own_pages::OwnPages;
+pub(crate) use page::{
+    document, open, open_response, peek, personas, respond, state, wallet_request, Responder,
+};
 pub(crate) use sessions::{
     create_session, decide, get_audit, get_session, simulate, CreateInput, Decision, Upload,
 };
@@ -41,6 +45,8 @@ pub(crate) struct Shared {
     pub public_url: String,
     /// `scheme://host:port` of the public URL (the wallet request's `origin`).
     origin: String,
+    /// Where the hosted pages are served: webhook URLs must not point there.
+    pub own_pages: OwnPages,
     pub delivery_wake: Notify,
     /// Bumped after every successful delivery.
     pub delivered: watch::Sender<u64>,
@@ -74,10 +80,16 @@ impl Shared {
             settings,
             public_url,
             origin,
+            own_pages: OwnPages::default(),
             delivery_wake: Notify::new(),
             delivered: watch::channel(0).0,
             delivery_http,
         }
+    }
+
+    /// `scheme://host:port` of the public URL: the only `Origin` hosted-page POSTs may carry.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     pub fn wake_delivery(&self) {

@@ -55,6 +55,15 @@ pub(crate) fn open(shared: &Shared, id: &str, token: Option<&str>) -> Result<Bin
     })
 }
 
+/// `HEAD /s/{id}`: what `GET /s/{id}` would answer, but it never binds (docs/DECISIONS.md §11):
+/// link previews and prefetchers send HEAD, and must not take the session from its user.
+pub(crate) fn peek(shared: &Shared, id: &str, token: Option<&str>) -> Result<(), ApiError> {
+    read_session(shared, None, id, |s, _| match s.binding_hash {
+        Some(_) => check_binding(s, token),
+        None => Ok(()),
+    })
+}
+
 /// The open answer.
 pub(crate) fn open_response(token: BindingToken) -> OpenResponse {
     OpenResponse { binding: token }

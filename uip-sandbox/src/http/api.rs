@@ -20,7 +20,7 @@ use super::openapi::{
     self as doc, BodyErrors, Conflict, IdempotencyKey, NotFound, PaymentRequired, SessionPath, Unauthorized,
     Unprocessable, UnsupportedMediaType, V1Errors, TAG_API,
 };
-use super::{ok, read_body, Biz, Path};
+use super::{ok, read_body, refuse_duplicate_keys, Biz, Path};
 use crate::core::{self as uc, CreateInput, Decision, Upload};
 use crate::error::ApiError;
 use crate::Shared;
@@ -132,6 +132,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 fn parse_session_json(bytes: &[u8]) -> Result<uip_types::CreateSessionRequest, ApiError> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| ApiError::payload(format!("malformed JSON: {e}")))?;
+    refuse_duplicate_keys(bytes)?;
     Ok(validate::parse_create_session(&value)?)
 }
 

@@ -21,7 +21,10 @@ use super::openapi::{
     self as doc, BadRequest, BodyErrors, Conflict, NotFound, ServerError, SessionPath, Unauthorized,
     Unprocessable, TAG_CONTROL,
 };
-use super::{json_response, ok, parse_control_json, read_body, Biz, Path, Query};
+use super::{
+    html_security_headers, json_response, ok, parse_control_json, read_body, refuse_duplicate_keys, Biz,
+    Path, Query,
+};
 use crate::core as uc;
 use crate::error::ApiError;
 use crate::Shared;
@@ -156,6 +159,7 @@ async fn advance_clock(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, MAX_JSON_BODY).await?;
+    refuse_duplicate_keys(&bytes)?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     refuse_unknown_fields(&value, &["seconds"])?;
     // An integer, written `3600` or `3600.0` (JSON Schema counts both as integers).
@@ -353,6 +357,9 @@ async fn inbox_receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, bo
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
+    if let Err(e) = refuse_duplicate_keys(&bytes) {
+        return e.into_response();
+    }
     match uc::receive_delivery(&shared, &headers, &bytes) {
         Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
         Ok(Err(e)) => json_response(
@@ -382,7 +389,9 @@ async fn inbox_list(State(shared): State<Arc<Shared>>, Biz(biz): Biz, headers: H
     let wants_html =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     if wants_html {
-        return Html(inbox_html(&received)).into_response();
+        let mut r = Html(inbox_html(&received)).into_response();
+        html_security_headers(&mut r);
+        return r;
     }
     ok(&Inbox { received })
 }

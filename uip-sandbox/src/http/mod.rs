@@ -3,6 +3,7 @@
 //! in `core`, and render.
 
 mod api;
+mod body_guard;
 mod control;
 mod openapi;
 mod page;
@@ -58,6 +59,21 @@ pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Response {
     json_response(StatusCode::OK, value)
 }
 
+/// The Content-Security-Policy of every HTML page the sandbox serves (the hosted page, its messages,
+/// the inbox): they load only their own assets — no inline script, no third party, no framing.
+pub(crate) const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                                   connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The security headers of every HTML page (one set: docs/DECISIONS.md §11): not cached, no
+/// referrer, [`PAGE_CSP`], no content sniffing.
+pub(crate) fn html_security_headers(r: &mut Response) {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+}
+
 /// Parses a JSON body; the error names the field at fault.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     parse_json_as(bytes, |_| ErrorCode::InvalidPayload)
@@ -86,6 +102,7 @@ fn parse_json_as<T: DeserializeOwned>(
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::payload("invalid JSON body: expected a JSON object"));
     }
+    refuse_duplicate_keys(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = param_path(e.path());
@@ -100,6 +117,95 @@ fn parse_json_as<T: DeserializeOwned>(
     // One JSON value and nothing after it but whitespace: `{…}garbage` is malformed.
     de.end().map_err(|e| ApiError::payload(format!("invalid JSON body: {e}")))?;
     Ok(value)
+}
+
+/// Refuses a JSON body in which one object repeats a key, at any depth (docs/DECISIONS.md §11):
+/// 400 `request/invalid-payload` naming the repeated key's path. serde would silently keep the
+/// last value (`{"min_age":200,"min_age":21}` read as 21), so what a log or a proxy shows of the
+/// body could differ from what the sandbox acts on. Bytes that are not JSON pass: the typed
+/// decoding that follows reports them.
+pub(crate) fn refuse_duplicate_keys(bytes: &[u8]) -> Result<(), ApiError> {
+    use serde::de::DeserializeSeed;
+    let found = std::cell::RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let _ = KeyWalk { path: String::new(), found: &found }.deserialize(&mut de);
+    match found.into_inner() {
+        Some(path) => {
+            Err(ApiError::payload(format!("invalid JSON body: the key `{path}` is repeated")).param(path))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Walks one JSON value, recording the path of the first key an object repeats (and stopping there).
+struct KeyWalk<'a> {
+    path: String,
+    found: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyWalk<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyWalk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        loop {
+            let item = KeyWalk { path: format!("{}[{index}]", self.path), found: self.found };
+            if seq.next_element_seed(item)?.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        // Keys compare as decoded strings: `"a"` and `"\u0061"` are the same key.
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() { key.clone() } else { format!("{}.{key}", self.path) };
+            if !seen.insert(key) {
+                *self.found.borrow_mut() = Some(path);
+                return Err(serde::de::Error::custom("repeated key"));
+            }
+            map.next_value_seed(KeyWalk { path, found: self.found })?;
+        }
+        Ok(())
+    }
 }
 
 /// The field at fault as a `param` path (`credential.valid_until`, `steps[1]`), up to the first
@@ -134,7 +240,8 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> 
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(ApiError::payload("the request body could not be read")),
+        Err(e) => Err(body_guard::stalled(&*e)
+            .unwrap_or_else(|| ApiError::payload("the request body could not be read"))),
     }
 }
 
@@ -297,15 +404,18 @@ fn method_not_allowed(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
 }
 
 /// Every route with its operation: the one table both the router and `/openapi.json` come
-/// from. With `shared`, the business API gets the fault injector (the document does not need it).
+/// from. With `shared`, the business API gets the fault injector and the hosted page its origin
+/// check (the document does not need them).
 fn surface(shared: Option<Arc<Shared>>) -> OpenApiRouter<Arc<Shared>> {
     let mut v1 = api::routes();
+    let mut pages = page::routes();
     if let Some(shared) = shared {
-        v1 = v1.layer(middleware::from_fn_with_state(shared, inject_faults));
+        v1 = v1.layer(middleware::from_fn_with_state(shared.clone(), inject_faults));
+        pages = pages.layer(middleware::from_fn_with_state(shared, page::check_origin));
     }
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/v1", v1)
-        .merge(page::routes())
+        .merge(pages)
         .merge(control::routes())
         .merge(openapi::routes())
         .routes(routes!(healthz))
@@ -316,6 +426,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let (app, _) = surface(Some(shared.clone())).split_for_parts();
     let app = app.fallback(not_found);
     method_not_allowed(app)
+        .layer(middleware::from_fn_with_state(
+            body_guard::BodyGuard::new(shared.clone()),
+            body_guard::guard_bodies,
+        ))
         .layer(middleware::from_fn(log_requests))
         .layer(middleware::from_fn_with_state(shared.clone(), time_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {

@@ -197,6 +197,7 @@ fn error_doc(status: u16) -> (&'static str, Value) {
         400 => ("The request is invalid (`request/*`): see `code` and `param`.", "request/invalid-payload", "invalid JSON body: expected value at line 1 column 1"),
         401 => ("No API key (`auth/missing-api-key`) or an unknown one (`auth/invalid-api-key`).", "auth/invalid-api-key", "the API key is not valid"),
         402 => ("The balance is below the session's total price (`payment/insufficient-funds`).", "payment/insufficient-funds", "the balance (0 cents) is below the session's price (2 cents)"),
+        403 => ("A hosted-page POST whose `Origin` header is not the sandbox's public origin (`request/bad-origin`); nothing was changed.", "request/bad-origin", "hosted-page requests must come from http://127.0.0.1:8787"),
         408 => ("The request (body or handling) was not complete within the time limit of 60 s (`request/timeout`); the connection is closed.", "request/timeout", "the request was not complete within 60 s"),
         404 => ("Unknown — or another business's, which is indistinguishable (`resource/not-found`).", "resource/not-found", "no such session"),
         409 => ("A conflict with the session's state (`session/not-awaiting-decision`, `session/not-active`, `session/stale-nonce`), an Idempotency-Key reused with another body (`request/idempotency-conflict`), or on hosted-page routes a session bound to another browser or no binding presented (`session/bound-elsewhere`).", "session/not-awaiting-decision", "the session is in_progress, not awaiting_decision"),
@@ -259,6 +260,8 @@ error_answers! {
     Unauthorized = [401];
     /// 402: the balance is too low.
     PaymentRequired = [402];
+    /// 403: a hosted-page POST from another origin.
+    BadOrigin = [403];
     /// 404: unknown (or another business's).
     NotFound = [404];
     /// 409: a conflict with the session's state, or (hosted page) bound to another browser.

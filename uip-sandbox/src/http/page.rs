@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use uip_types::validate::MAX_JSON_BODY;
 use uip_types::{BindingToken, ErrorCode};
@@ -15,10 +17,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{
-    self as doc, Binding, BodyErrors, Conflict, Gone, NotFound, ServerError, SessionPath, Unprocessable,
-    TAG_PAGE,
+    self as doc, BadOrigin, Binding, BodyErrors, Conflict, Gone, NotFound, ServerError, SessionPath,
+    Unprocessable, TAG_PAGE,
 };
-use super::{ok, parse_json, read_body, Path};
+use super::{html_security_headers as page_headers, ok, parse_json, read_body, Path};
 use crate::core::{self as uc, Responder};
 use crate::error::ApiError;
 use crate::Shared;
@@ -94,18 +96,6 @@ fn set_cookie(resp: &mut Response, id: &str, token: &BindingToken) {
     }
 }
 
-/// The page and its messages load only their own assets: no inline script, no third party, no framing.
-const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                        connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-fn page_headers(r: &mut Response) {
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-}
-
 fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -120,6 +110,29 @@ fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Re
     r
 }
 
+/// Refuses a hosted-page POST whose `Origin` header is not the public URL's origin
+/// (docs/DECISIONS.md §11): 403 `request/bad-origin`, before anything else is looked at, so a
+/// refused request changes nothing. A page on another origin (another port of the same host
+/// included) must not drive a user's session; `Origin: null` (sandboxed frames, `file:`) is
+/// refused too. Without an `Origin` header (API clients, tests) the request goes on as before.
+pub(super) async fn check_origin(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    if req.method() == Method::POST {
+        let foreign = req
+            .headers()
+            .get_all(header::ORIGIN)
+            .iter()
+            .any(|o| !o.as_bytes().eq_ignore_ascii_case(shared.origin().as_bytes()));
+        if foreign {
+            return ApiError::new(
+                ErrorCode::BadOrigin,
+                format!("hosted-page requests must come from {}", shared.origin()),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// `GET /s/{id}`: binds an unbound session to this browser (like `POST open`) and serves the page.
 #[utoipa::path(
     get,
@@ -128,7 +141,8 @@ fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Re
     tag = TAG_PAGE,
     summary = "The hosted page (HTML)",
     description = "Opening an unbound session here binds it to this browser (sets the `uip_bind` cookie; \
-                   `created` → `in_progress`), exactly like `POST /s/{id}/open`.",
+                   `created` → `in_progress`), exactly like `POST /s/{id}/open`. `HEAD` answers the same \
+                   status and headers but never binds.",
     params(SessionPath, Binding),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
@@ -140,16 +154,25 @@ fn html_message(status: StatusCode, testid: &str, title: &str, text: &str) -> Re
 )]
 async fn page(
     State(shared): State<Arc<Shared>>,
+    method: Method,
     path: Result<Path<String>, ApiError>,
     headers: HeaderMap,
 ) -> Response {
     // An undecodable id names no session: the same not-found page as an unknown one.
     let Ok(Path(id)) = path else { return not_found_page() };
-    match uc::open(&shared, &id, token(&headers)) {
+    let opened = if method == Method::HEAD {
+        // HEAD never binds (docs/DECISIONS.md §11): the answer GET would give, no cookie.
+        uc::peek(&shared, &id, token(&headers)).map(|()| None)
+    } else {
+        uc::open(&shared, &id, token(&headers)).map(Some)
+    };
+    match opened {
         Ok(t) => {
             let mut r = Html(PAGE_HTML).into_response();
             page_headers(&mut r);
-            set_cookie(&mut r, &id, &t);
+            if let Some(t) = t {
+                set_cookie(&mut r, &id, &t);
+            }
             r
         }
         Err(e) if e.code == ErrorCode::BoundElsewhere => html_message(
@@ -196,7 +219,7 @@ fn not_found_page() -> Response {
                      ("path.index" = "0"), ("header.X-UIP-Binding" = "$response.body#/binding")))),
          ),
          example = doc::open_example),
-        NotFound, Conflict, ServerError,
+        BadOrigin, NotFound, Conflict, ServerError,
     )
 )]
 async fn open(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
@@ -302,7 +325,7 @@ async fn document(
     responses(
         (status = 200, description = "The page state after the answer, and its outcome.", body = ResponseResult,
          example = doc::response_result_example),
-        BodyErrors, NotFound, Conflict, Unprocessable, ServerError,
+        BodyErrors, BadOrigin, NotFound, Conflict, Unprocessable, ServerError,
     )
 )]
 async fn response(

@@ -18,6 +18,7 @@ mod page_reason;
 mod page_transport;
 mod persistence;
 mod receiver_tools;
+mod robustness;
 mod security;
 mod soak;
 mod state_props;

@@ -397,6 +397,7 @@ fn decisions_error_code_table() {
         ("session/documents-purged", 410),
         ("request/too-large", 413),
         ("request/timeout", 408),
+        ("request/bad-origin", 403),
         ("request/rate-limited", 429),
         ("internal/unavailable", 503),
         ("request/unsupported-media-type", 415),
