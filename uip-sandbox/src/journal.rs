@@ -56,7 +56,9 @@ pub struct JournaledRequest {
     /// `base64` when the body is base64; absent for text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_encoding: Option<BodyEncoding>,
-    /// True when the body was longer than [`BODY_CAPACITY`] bytes and was cut.
+    /// True when [`body`](Self::body) is not the whole body: it was longer than
+    /// [`BODY_CAPACITY`] bytes and was cut there, or the sandbox answered before the rest of it
+    /// arrived (a refused media type, a declared length over the limit, an injected fault).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
     /// The status the sandbox answered.

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
 use futures::StreamExt;
+use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uip_types::{ErrorCode, SessionId, SessionStatus};
@@ -50,7 +52,7 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
     let path_session = session_in_path(&mut parts).await;
     // Routers nested under `/v1` see their own part of the path; the journal shows it as sent.
     let uri = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.clone(), |o| o.0.clone());
-    let (body, kept, truncated) = tee_body(body).await;
+    let (body, tee) = tee_body(body);
     let multipart = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -65,7 +67,7 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
         headers: journal_headers(&parts.headers),
         body: String::new(),
         body_encoding: None,
-        body_truncated: truncated,
+        body_truncated: false,
         status: 0,
         code: None,
         duration_ms: 0,
@@ -75,14 +77,16 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         session_id: path_session,
     };
-    (request.body, request.body_encoding) = encode_body(kept, truncated, multipart);
     let resp = next.run(Request::from_parts(parts, body)).await;
+    request.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (kept, truncated) = finish_tap(&tee).await;
+    (request.body, request.body_encoding) = encode_body(kept, truncated, multipart);
+    request.body_truncated = truncated;
     request.status = resp.status().as_u16();
     request.code = resp.extensions().get::<ErrorCode>().cloned();
     if let Some(CreatedSessionId(id)) = resp.extensions().get::<CreatedSessionId>() {
         request.session_id = Some(id.clone());
     }
-    request.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     uc::record_request(&shared, &business, request);
     resp
 }
@@ -99,42 +103,78 @@ async fn session_in_path(parts: &mut http::request::Parts) -> Option<SessionId> 
     path.contains("/sessions/").then(|| id.into())
 }
 
-/// Reads the first [`BODY_CAPACITY`] bytes of a body (and one chunk past them, to know whether
-/// there is more), and gives back a body that yields exactly what the original would have: the
-/// chunks read, then the rest (or the error the read met).
-async fn tee_body(body: Body) -> (Body, Vec<u8>, bool) {
-    let mut stream = body.into_data_stream();
-    let mut chunks: Vec<Bytes> = Vec::new();
-    let mut seen = 0usize;
-    let mut failed = None;
-    let mut ended = false;
-    while seen <= BODY_CAPACITY {
-        match stream.next().await {
-            Some(Ok(chunk)) => {
-                seen += chunk.len();
-                chunks.push(chunk);
-            }
-            Some(Err(e)) => {
-                failed = Some(e);
-                break;
-            }
-            None => {
-                ended = true;
-                break;
-            }
+/// How long the journal waits, after the answer, for body bytes the handler did not read (a
+/// refused media type, a declared length over the limit, an injected fault): what arrives by then
+/// is kept, the answer waits no longer.
+const DRAIN_WAIT: Duration = Duration::from_millis(50);
+
+/// What the journal saw of a request body.
+#[derive(Default)]
+struct Tap {
+    /// The first [`BODY_CAPACITY`] bytes.
+    kept: Vec<u8>,
+    /// Every byte seen.
+    seen: usize,
+    /// The body ended (or failed) while the journal watched.
+    ended: bool,
+}
+
+impl Tap {
+    fn record(&mut self, chunk: &[u8]) {
+        let room = BODY_CAPACITY.saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        self.seen = self.seen.saturating_add(chunk.len());
+    }
+}
+
+/// A request body shared between the handler and the journal.
+struct Tee {
+    inner: BodyDataStream,
+    tap: Tap,
+}
+
+impl Tee {
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, axum::Error>>> {
+        if self.tap.ended {
+            return Poll::Ready(None);
         }
+        let next = self.inner.poll_next_unpin(cx);
+        match &next {
+            Poll::Ready(Some(Ok(chunk))) => self.tap.record(chunk),
+            Poll::Ready(Some(Err(_)) | None) => self.tap.ended = true,
+            Poll::Pending => {}
+        }
+        next
     }
-    let mut kept = Vec::with_capacity(seen.min(BODY_CAPACITY));
-    for c in &chunks {
-        let room = BODY_CAPACITY - kept.len();
-        kept.extend_from_slice(&c[..c.len().min(room)]);
-    }
-    let truncated = seen > BODY_CAPACITY;
-    let rest = (!ended && failed.is_none()).then_some(stream);
-    let replay = futures::stream::iter(chunks.into_iter().map(Ok))
-        .chain(futures::stream::iter(failed.map(Err)))
-        .chain(futures::stream::iter(rest).flatten());
-    (Body::from_stream(replay), kept, truncated)
+}
+
+/// Wraps a body so that the journal sees the bytes the handler reads, unchanged and as they are
+/// read (its limits, errors and timing stay the handler's own).
+fn tee_body(body: Body) -> (Body, Arc<Mutex<Tee>>) {
+    let tee = Arc::new(Mutex::new(Tee { inner: body.into_data_stream(), tap: Tap::default() }));
+    let shared = tee.clone();
+    let stream = futures::stream::poll_fn(move |cx| shared.lock().poll_chunk(cx));
+    (Body::from_stream(stream), tee)
+}
+
+/// After the answer: the body as far as the journal saw it, reading what the handler left for at
+/// most [`DRAIN_WAIT`] while under [`BODY_CAPACITY`]. Returns the kept bytes, and whether they
+/// are not the whole body.
+async fn finish_tap(tee: &Arc<Mutex<Tee>>) -> (Vec<u8>, bool) {
+    let drain = futures::future::poll_fn(|cx| loop {
+        let mut t = tee.lock();
+        if t.tap.ended || t.tap.seen > BODY_CAPACITY {
+            return Poll::Ready(());
+        }
+        match t.poll_chunk(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(_) => continue,
+        }
+    });
+    let _ = tokio::time::timeout(DRAIN_WAIT, drain).await;
+    let mut t = tee.lock();
+    let truncated = t.tap.seen > BODY_CAPACITY || !t.tap.ended;
+    (std::mem::take(&mut t.tap.kept), truncated)
 }
 
 /// The body as the journal shows it: text, or base64 for multipart and for bytes that are not

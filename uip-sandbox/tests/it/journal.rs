@@ -478,3 +478,36 @@ async fn listing_sessions_resolves_elapsed_ones_first() {
     assert_eq!(list[0]["id"], id);
     assert_eq!(env.event(&id).await["event"], "session.expired");
 }
+
+#[tokio::test]
+async fn bodies_the_handler_does_not_read_are_kept_as_far_as_they_arrived() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = start().await;
+    // Refused for its media type before the body is read: the body is kept all the same.
+    let r =
+        send(env.post("/v1/sessions").header("content-type", "text/plain").body("steps: age_verify")).await;
+    r.code(415, "request/unsupported-media-type");
+    // A declared length over the limit, the body never sent: answered at once, nothing kept.
+    let head = format!(
+        "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        env.key,
+        2 * 1024 * 1024
+    );
+    let mut s = tokio::net::TcpStream::connect(env.sb.address()).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 12];
+    tokio::time::timeout(T, s.read_exact(&mut answer)).await.expect("answered without the body").unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413");
+
+    let list = requests(&env, "").await;
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["status"], 415);
+    assert_eq!(list[0]["code"], "request/unsupported-media-type");
+    assert_eq!(list[0]["body"], "steps: age_verify");
+    assert!(list[0].get("body_truncated").is_none());
+    assert_eq!(list[1]["status"], 413);
+    assert_eq!(list[1]["code"], "request/too-large");
+    assert_eq!(list[1]["body"], "");
+    assert_eq!(list[1]["body_truncated"], true, "the journal does not have the whole body");
+}
