@@ -511,3 +511,57 @@ async fn bodies_the_handler_does_not_read_are_kept_as_far_as_they_arrived() {
     assert_eq!(list[1]["body"], "");
     assert_eq!(list[1]["body_truncated"], true, "the journal does not have the whole body");
 }
+
+#[tokio::test]
+async fn the_sessions_order_survives_a_restart_and_the_journal_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.db");
+    let start = || start_with(fast().database(&db));
+    let env = start().await;
+    let mut made = Vec::new();
+    for i in 0..3 {
+        made.push(
+            env.create(
+                json!({"steps": [{"primitive": "age_verify"}], "client_reference_id": format!("o{i}")}),
+            )
+            .await,
+        );
+    }
+    env.sb.shutdown().await;
+
+    let env = start().await;
+    let order: Vec<String> = env.sb.sessions().unwrap().iter().map(|s| s.view.id.to_string()).collect();
+    assert_eq!(order, [made[2].clone(), made[1].clone(), made[0].clone()]);
+    assert!(env.sb.requests().is_empty(), "the journal is in memory only");
+    let newest = env.create_steps(json!([{"primitive": "age_verify"}])).await;
+    assert_eq!(env.sb.sessions().unwrap()[0].view.id.as_str(), newest);
+    env.sb.shutdown().await;
+
+    // A database written before sessions were numbered (no `seq` in the session JSON) loads:
+    // those sessions come after any numbered one.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT id, json FROM sessions")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (id, text) in rows {
+            let mut v: Value = serde_json::from_str(&text).unwrap();
+            assert!(v.as_object_mut().unwrap().remove("seq").is_some(), "{text}");
+            conn.execute("UPDATE sessions SET json = ?1 WHERE id = ?2", rusqlite::params![v.to_string(), id])
+                .unwrap();
+        }
+    }
+    let env = start().await;
+    let listed = env.sb.sessions().unwrap();
+    assert_eq!(listed.len(), 4);
+    let after = env.create_steps(json!([{"primitive": "age_verify"}])).await;
+    assert_eq!(env.sb.sessions().unwrap()[0].view.id.as_str(), after);
+    assert_eq!(
+        env.sb.sessions_matching(SessionFilter::new().client_reference_id("o1")).unwrap()[0].view.id.as_str(),
+        made[1]
+    );
+}
