@@ -52,13 +52,13 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
     let path_session = session_in_path(&mut parts).await;
     // Routers nested under `/v1` see their own part of the path; the journal shows it as sent.
     let uri = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.clone(), |o| o.0.clone());
-    let (body, tee) = tee_body(body);
+    let tee = Arc::new(Mutex::new(Tee { inner: body.into_data_stream(), tap: Tap::default() }));
     let multipart = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/"));
-    let mut request = JournaledRequest {
+    let request = JournaledRequest {
         id: String::new(),
         at,
         method: parts.method.as_str().to_owned(),
@@ -77,9 +77,12 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         session_id: path_session,
     };
-    let resp = next.run(Request::from_parts(parts, body)).await;
+    let mut pending =
+        TimedOut { shared: shared.clone(), business, request: Some(request), tee, multipart, started };
+    let resp = next.run(Request::from_parts(parts, pending.body())).await;
+    let Some(mut request) = pending.request.take() else { return resp };
     request.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (kept, truncated) = finish_tap(&tee).await;
+    let (kept, truncated) = finish_tap(&pending.tee).await;
     (request.body, request.body_encoding) = encode_body(kept, truncated, multipart);
     request.body_truncated = truncated;
     request.status = resp.status().as_u16();
@@ -87,8 +90,50 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
     if let Some(CreatedSessionId(id)) = resp.extensions().get::<CreatedSessionId>() {
         request.session_id = Some(id.clone());
     }
-    uc::record_request(&shared, &business, request);
+    uc::record_request(&shared, &pending.business, request);
     resp
+}
+
+/// A captured request on its way through the handler. Dropped before it is journaled, it was cut
+/// off: by the request time limit (docs/DECISIONS.md §11) — then it is journaled as the 408
+/// `request/timeout` the client got, with the body as far as it arrived — or by the client going
+/// away (nothing was answered: not journaled).
+struct TimedOut {
+    shared: Arc<Shared>,
+    business: String,
+    request: Option<JournaledRequest>,
+    tee: Arc<Mutex<Tee>>,
+    multipart: bool,
+    started: Instant,
+}
+
+impl TimedOut {
+    /// The body the handler reads (through the journal's tap).
+    fn body(&self) -> Body {
+        let tee = self.tee.clone();
+        Body::from_stream(futures::stream::poll_fn(move |cx| tee.lock().poll_chunk(cx)))
+    }
+}
+
+impl Drop for TimedOut {
+    fn drop(&mut self) {
+        let Some(mut request) = self.request.take() else { return };
+        let elapsed = self.started.elapsed();
+        // The time limit's clock started a little before this one (routing, the key's lookup).
+        if elapsed + TIME_LIMIT_SLACK < self.shared.settings.request_timeout {
+            return;
+        }
+        let kept = {
+            let mut t = self.tee.lock();
+            request.body_truncated = t.tap.seen > BODY_CAPACITY || !t.tap.ended;
+            std::mem::take(&mut t.tap.kept)
+        };
+        (request.body, request.body_encoding) = encode_body(kept, request.body_truncated, self.multipart);
+        request.status = StatusCode::REQUEST_TIMEOUT.as_u16();
+        request.code = Some(ErrorCode::RequestTimeout);
+        request.duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        uc::record_request(&self.shared, &self.business, request);
+    }
 }
 
 /// The session a business-API path names: `/sessions/{id}…`, or the session of `/audits/{id}`
@@ -107,6 +152,9 @@ async fn session_in_path(parts: &mut http::request::Parts) -> Option<SessionId> 
 /// refused media type, a declared length over the limit, an injected fault): what arrives by then
 /// is kept, the answer waits no longer.
 const DRAIN_WAIT: Duration = Duration::from_millis(50);
+
+/// How much earlier than the journal's own clock the request time limit's may have started.
+const TIME_LIMIT_SLACK: Duration = Duration::from_millis(250);
 
 /// What the journal saw of a request body.
 #[derive(Default)]
@@ -127,7 +175,9 @@ impl Tap {
     }
 }
 
-/// A request body shared between the handler and the journal.
+/// A request body shared between the handler and the journal: the handler reads it through
+/// [`TimedOut::body`], which shows the journal the bytes as they are read, unchanged (the
+/// handler's limits, errors and timing stay its own).
 struct Tee {
     inner: BodyDataStream,
     tap: Tap,
@@ -146,15 +196,6 @@ impl Tee {
         }
         next
     }
-}
-
-/// Wraps a body so that the journal sees the bytes the handler reads, unchanged and as they are
-/// read (its limits, errors and timing stay the handler's own).
-fn tee_body(body: Body) -> (Body, Arc<Mutex<Tee>>) {
-    let tee = Arc::new(Mutex::new(Tee { inner: body.into_data_stream(), tap: Tap::default() }));
-    let shared = tee.clone();
-    let stream = futures::stream::poll_fn(move |cx| shared.lock().poll_chunk(cx));
-    (Body::from_stream(stream), tee)
 }
 
 /// After the answer: the body as far as the journal saw it, reading what the handler left for at

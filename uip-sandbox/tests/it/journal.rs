@@ -565,3 +565,28 @@ async fn the_sessions_order_survives_a_restart_and_the_journal_does_not() {
         made[1]
     );
 }
+
+#[tokio::test]
+async fn a_request_cut_off_by_the_time_limit_is_journaled_as_its_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = start_with(fast().request_timeout(std::time::Duration::from_millis(400))).await;
+    // The head and half the body, then nothing.
+    let head = format!(
+        "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 40\r\n\r\n{{\"steps\":[",
+        env.key
+    );
+    let mut s = tokio::net::TcpStream::connect(env.sb.address()).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 12];
+    tokio::time::timeout(T, s.read_exact(&mut answer)).await.expect("answered").unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 408");
+
+    let list = requests(&env, "").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["status"], 408);
+    assert_eq!(list[0]["code"], "request/timeout");
+    assert_eq!(list[0]["body"], "{\"steps\":[");
+    assert_eq!(list[0]["body_truncated"], true);
+    assert!(list[0]["duration_ms"].as_u64().unwrap() >= 100);
+}
