@@ -78,7 +78,7 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
         session_id: path_session,
     };
     let mut pending =
-        TimedOut { shared: shared.clone(), business, request: Some(request), tee, multipart, started };
+        InFlight { shared: shared.clone(), business, request: Some(request), tee, multipart, started };
     let resp = next.run(Request::from_parts(parts, pending.body())).await;
     let Some(mut request) = pending.request.take() else { return resp };
     request.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -98,7 +98,7 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
 /// off: by the request time limit (docs/DECISIONS.md §11) — then it is journaled as the 408
 /// `request/timeout` the client got, with the body as far as it arrived — or by the client going
 /// away (nothing was answered: not journaled).
-struct TimedOut {
+struct InFlight {
     shared: Arc<Shared>,
     business: String,
     request: Option<JournaledRequest>,
@@ -107,7 +107,7 @@ struct TimedOut {
     started: Instant,
 }
 
-impl TimedOut {
+impl InFlight {
     /// The body the handler reads (through the journal's tap).
     fn body(&self) -> Body {
         let tee = self.tee.clone();
@@ -115,7 +115,7 @@ impl TimedOut {
     }
 }
 
-impl Drop for TimedOut {
+impl Drop for InFlight {
     fn drop(&mut self) {
         let Some(mut request) = self.request.take() else { return };
         let elapsed = self.started.elapsed();
@@ -176,7 +176,7 @@ impl Tap {
 }
 
 /// A request body shared between the handler and the journal: the handler reads it through
-/// [`TimedOut::body`], which shows the journal the bytes as they are read, unchanged (the
+/// [`InFlight::body`], which shows the journal the bytes as they are read, unchanged (the
 /// handler's limits, errors and timing stay its own).
 struct Tee {
     inner: BodyDataStream,
