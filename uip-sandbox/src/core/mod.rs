@@ -9,8 +9,10 @@ mod businesses;
 mod deliveries;
 mod expiry;
 mod inbox;
+mod journal;
 mod own_pages;
 mod page;
+mod session_list;
 mod sessions;
 
 use tokio::sync::{watch, Notify};
@@ -25,10 +27,12 @@ pub(crate) use deliveries::{
 };
 pub(crate) use expiry::{resolve_expiry, sweep};
 pub(crate) use inbox::{inbox, receive_delivery};
+pub(crate) use journal::{business_now, clear_requests, record_request, requests, Journal};
 pub(crate) use own_pages::OwnPages;
 pub(crate) use page::{
     document, open, open_response, peek, personas, respond, state, wallet_request, Responder,
 };
+pub(crate) use session_list::sessions;
 pub(crate) use sessions::{
     create_session, decide, get_audit, get_session, simulate, CreateInput, Decision, Upload,
 };
@@ -51,6 +55,8 @@ pub(crate) struct Shared {
     /// Bumped after every successful delivery.
     pub delivered: watch::Sender<u64>,
     pub delivery_http: reqwest::Client,
+    /// The request journal (in memory only).
+    journal: Journal,
 }
 
 impl Shared {
@@ -84,6 +90,7 @@ impl Shared {
             delivery_wake: Notify::new(),
             delivered: watch::channel(0).0,
             delivery_http,
+            journal: Journal::default(),
         }
     }
 
@@ -100,6 +107,7 @@ impl Shared {
     #[cfg(any(fuzzing, feature = "fuzzing"))]
     pub fn clear(&self) {
         let _ = self.store.write(|st| *st = crate::store::State::default());
+        self.journal.clear();
     }
 }
 

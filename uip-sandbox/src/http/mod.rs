@@ -5,6 +5,7 @@
 mod api;
 mod body_guard;
 mod control;
+mod journal;
 mod openapi;
 mod page;
 
@@ -35,6 +36,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = json_response(status, &self.body());
+        // The request journal reads the code from here (docs/DECISIONS.md §11).
+        resp.extensions_mut().insert(self.code.clone());
         if matches!(self.code, ErrorCode::TooLarge | ErrorCode::RequestTimeout) {
             // The rest of the body is never read, so the connection cannot carry another
             // request: say so (hyper then closes it), or a client reuses it and its next
@@ -410,13 +413,17 @@ fn surface(shared: Option<Arc<Shared>>) -> OpenApiRouter<Arc<Shared>> {
     let mut v1 = api::routes();
     let mut pages = page::routes();
     if let Some(shared) = shared {
-        v1 = v1.layer(middleware::from_fn_with_state(shared.clone(), inject_faults));
+        // The journal sees every request of a known business, faulted ones included.
+        v1 = v1
+            .layer(middleware::from_fn_with_state(shared.clone(), inject_faults))
+            .layer(middleware::from_fn_with_state(shared.clone(), journal::capture));
         pages = pages.layer(middleware::from_fn_with_state(shared, page::check_origin));
     }
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/v1", v1)
         .merge(pages)
         .merge(control::routes())
+        .merge(journal::routes())
         .merge(openapi::routes())
         .routes(routes!(healthz))
 }
