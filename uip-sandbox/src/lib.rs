@@ -41,6 +41,8 @@ pub struct ReadmeDoctests;
 mod app;
 mod clock;
 mod config;
+mod control;
+mod control_types;
 mod core;
 mod delivery;
 mod engine;
@@ -56,9 +58,11 @@ mod server;
 mod store;
 
 pub use config::{DEFAULT_API_KEY, DEFAULT_LISTEN, DEFAULT_WEBHOOK_SECRET};
+pub use control_types::{Fault, Faults, FaultsArmed, Simulate};
 pub use handle::{Sandbox, SandboxBuilder, SandboxError, SimulatedUser};
 pub use uip_types::sandbox::{
-    BusinessCredentials, DeliveryFault, DeliveryLogEntry, DeliveryStatus, NewBusiness, Trust, WalletAction,
+    BusinessCredentials, BusinessView, DeliveryAttempt, DeliveryFault, DeliveryLogEntry, DeliveryStatus,
+    InboxEntry, NewBusiness, Trust, WalletAction,
 };
 
 pub(crate) use crate::core::Shared;
