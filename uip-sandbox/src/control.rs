@@ -5,7 +5,8 @@
 //! the route it mirrors: the same checks, the same error codes ([`SandboxError::Api`]).
 
 use uip_types::sandbox::{
-    BusinessPatch, BusinessView, DeliveryFault, DeliveryLogEntry, DeliveryStatus, InboxEntry, Trust,
+    BusinessPatch, BusinessView, DeliveryFault, DeliveryLogEntry, DeliveryStatus, InboxEntry, PersonaInfo,
+    Trust,
 };
 use uip_types::{SessionStatus, SessionView, WebhookSecret};
 
@@ -224,6 +225,20 @@ impl Sandbox {
     /// ```
     pub fn set_trust(&self, trust: Trust) -> Result<BusinessView, SandboxError> {
         self.patch(BusinessPatch { trust: Some(trust), ..BusinessPatch::default() })
+    }
+
+    /// The built-in personas (`GET /_sandbox/personas`): their claims, device public key and
+    /// expected outcome.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let sandbox = uip_sandbox::Sandbox::start().await;
+    /// let jane = sandbox.personas().into_iter().find(|p| p.id == "jane-doe").unwrap();
+    /// assert_eq!(jane.outcome, "verifies");
+    /// # });
+    /// ```
+    pub fn personas(&self) -> Vec<PersonaInfo> {
+        uc::personas().personas
     }
 
     /// What the built-in inbox (`POST /_sandbox/inbox`, the default webhook URL) received for

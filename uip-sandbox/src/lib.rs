@@ -56,13 +56,15 @@ mod http;
 pub mod receiver_tools;
 mod server;
 mod store;
+mod test_receiver;
 
 pub use config::{DEFAULT_API_KEY, DEFAULT_LISTEN, DEFAULT_WEBHOOK_SECRET};
 pub use control_types::{Fault, Faults, FaultsArmed, Simulate};
 pub use handle::{Sandbox, SandboxBuilder, SandboxError, SimulatedUser};
+pub use test_receiver::{Arrival, Received, Rejected, Reply, TestReceiver, TestReceiverBuilder};
 pub use uip_types::sandbox::{
     BusinessCredentials, BusinessView, DeliveryAttempt, DeliveryFault, DeliveryLogEntry, DeliveryStatus,
-    InboxEntry, NewBusiness, Trust, WalletAction,
+    InboxEntry, NewBusiness, PersonaInfo, Trust, WalletAction,
 };
 
 pub(crate) use crate::core::Shared;
