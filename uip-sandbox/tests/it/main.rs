@@ -22,4 +22,5 @@ mod receiver_tools;
 mod security;
 mod soak;
 mod state_props;
+mod test_receiver;
 mod webhooks;
