@@ -84,7 +84,7 @@ async fn faulted_redeliveries_are_rejected_and_a_duplicate_is_marked() {
         ("timestamp_out_of_tolerance", Some(401), Some(delivery_id.as_str()))
     );
     // The clean retry after the refusal verified, and is a repeat of an accepted delivery.
-    assert_eq!(receiver.duplicates(), [delivery_id.clone()]);
+    assert_eq!(receiver.duplicates(), std::slice::from_ref(&delivery_id));
     assert_eq!(receiver.events(&id).len(), 2, "each event once");
     // wait_delivery keeps answering the first accepted arrival.
     let again = receiver.wait_delivery(&delivery_id, PATIENCE).await.unwrap();
