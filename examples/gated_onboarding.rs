@@ -18,10 +18,9 @@
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
-use reqwest::Method;
-use serde_json::json;
 use uip_client::{Block, Client};
 use uip_examples::{next_event, BoxError, Events, Sandbox};
+use uip_sandbox::Simulate;
 use uip_types::StepResult;
 use uip_webhook_verify::WebhookEvent;
 
@@ -57,9 +56,8 @@ async fn onboard(
     println!("created session {id} (identify, gate, then light_sign)");
 
     // The applicant opens the page and shares their ID; the session pauses at the gate.
-    let simulate = format!("/_sandbox/sessions/{id}/simulate");
-    let view = sandbox.control(Method::POST, &simulate, Some(json!({ "persona": applicant }))).await?;
-    println!("the applicant shared their ID: session is {}", view["status"].as_str().unwrap_or("?"));
+    let view = sandbox.simulate(id, &Simulate::share_as(applicant)).await?;
+    println!("the applicant shared their ID: session is {}", view.status);
 
     // Decide on the verified claims of the gate step.
     let WebhookEvent::StepCompleted(step) = next_event(events).await? else {
@@ -82,9 +80,8 @@ async fn onboard(
             println!("decision: {name} is {age}, an adult → continue");
             let decision = client.continue_session(&session.id).await?;
             println!("continued: session is {} at step {}", decision.status, decision.current_step);
-            let view =
-                sandbox.control(Method::POST, &simulate, Some(json!({ "persona": applicant }))).await?;
-            println!("the applicant signed the terms: session is {}", view["status"].as_str().unwrap_or("?"));
+            let view = sandbox.simulate(id, &Simulate::share_as(applicant)).await?;
+            println!("the applicant signed the terms: session is {}", view.status);
         }
         _ => {
             println!(

@@ -1,36 +1,46 @@
 //! Runnable examples of the UIP integrator kit (see the `[[example]]` targets of this package),
-//! and the little harness they share: the sandbox's control API, and a verifying webhook
-//! receiver that the sandbox business points at while an example runs.
+//! and the little harness they share: the sandbox's control API over HTTP with the kit's typed
+//! bodies (`uip_sandbox::Simulate`) and answers, and the kit's verifying webhook receiver
+//! (`uip_sandbox::TestReceiver`) that the sandbox business points at while an example runs.
 
 use std::error::Error;
 use std::future::Future;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
 use reqwest::Method;
-use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use uip_client::Client;
-use uip_webhook_verify::{Deduper, Verifier, WebhookEvent};
+use uip_sandbox::{Simulate, TestReceiver};
+use uip_types::sandbox::{BusinessView, PersonaInfo, Personas};
+use uip_types::SessionView;
+use uip_webhook_verify::WebhookEvent;
 
 /// The error type of the examples.
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
-/// Typed, verified webhook events as the receiver gets them.
-pub type Events = mpsc::UnboundedReceiver<WebhookEvent>;
+/// How long an example waits for the next webhook.
+const EVENT_WAIT: Duration = Duration::from_secs(15);
 
-/// The sandbox's control API, with the business's key.
+/// The typed, verified webhook events as the receiver gets them, read in order.
+pub struct Events {
+    receiver: TestReceiver,
+    read: usize,
+}
+
+/// The sandbox's control API over HTTP, with the business's key.
 #[derive(Clone)]
 pub struct Sandbox {
     http: reqwest::Client,
     base: String,
     key: String,
+}
+
+/// `{"webhook_url": …}`: the only field the harness changes (`None` clears it).
+#[derive(Serialize)]
+struct WebhookUrl<'a> {
+    webhook_url: Option<&'a str>,
 }
 
 impl Sandbox {
@@ -47,12 +57,17 @@ impl Sandbox {
         Ok(Client::builder(self.key.as_str()).base_url(format!("{}/v1", self.base)).build()?)
     }
 
-    /// Calls a control route and returns its JSON answer.
-    pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, BoxError> {
+    /// Calls a control route with an optional JSON body and reads its typed answer.
+    async fn control<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<T, BoxError> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method.clone(), &url).bearer_auth(&self.key);
         if let Some(body) = body {
-            req = req.json(&body);
+            req = req.json(body);
         }
         let resp = req.send().await.map_err(|e| {
             format!("{method} {url}: {e}\n  is the sandbox running? start it with: cargo run -p uip-sandbox")
@@ -64,51 +79,44 @@ impl Sandbox {
         }
         Ok(serde_json::from_str(&text)?)
     }
-}
 
-/// The next webhook event, waiting at most 15 s.
-pub async fn next_event(events: &mut Events) -> Result<WebhookEvent, BoxError> {
-    tokio::time::timeout(Duration::from_secs(15), events.recv())
-        .await
-        .map_err(|_| "no webhook within 15 s")?
-        .ok_or_else(|| "the receiver stopped".into())
-}
+    /// `GET /_sandbox/business`.
+    pub async fn business(&self) -> Result<BusinessView, BoxError> {
+        self.control(Method::GET, "/_sandbox/business", None::<&()>).await
+    }
 
-struct Receiver {
-    verifier: Verifier,
-    seen: Deduper,
-    events: mpsc::UnboundedSender<WebhookEvent>,
-}
+    /// `PATCH /_sandbox/business {"webhook_url": …}` (`None` clears it).
+    pub async fn set_webhook_url(&self, url: Option<&str>) -> Result<BusinessView, BoxError> {
+        self.control(Method::PATCH, "/_sandbox/business", Some(&WebhookUrl { webhook_url: url })).await
+    }
 
-/// A webhook receiver on 127.0.0.1:0: verifies the raw body, skips repeats, passes the event on.
-pub async fn start_receiver(verifier: Verifier) -> Result<(String, Events), BoxError> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let state = Arc::new(Receiver { verifier, seen: Deduper::default(), events: tx });
-    let app = Router::new().route("/uip-webhook", post(receive)).with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/uip-webhook", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((url, rx))
-}
+    /// `POST /_sandbox/sessions/{id}/simulate` with a typed [`Simulate`] body.
+    pub async fn simulate(&self, session_id: &str, what: &Simulate) -> Result<SessionView, BoxError> {
+        self.control(Method::POST, &format!("/_sandbox/sessions/{session_id}/simulate"), Some(what)).await
+    }
 
-async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    match receiver.verifier.verify(&headers, &body) {
-        Ok(delivery) => {
-            if receiver.seen.insert(&delivery.delivery_id) {
-                let _ = receiver.events.send(delivery.event);
-            }
-            StatusCode::OK
-        }
-        Err(err) => {
-            eprintln!("refused a delivery: {err}");
-            StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
-        }
+    /// `GET /_sandbox/personas`.
+    pub async fn personas(&self) -> Result<Vec<PersonaInfo>, BoxError> {
+        let all: Personas = self.control(Method::GET, "/_sandbox/personas", None::<&()>).await?;
+        Ok(all.personas)
     }
 }
 
-/// Runs an example: starts a receiver, points the sandbox business's webhook URL at it, runs
-/// `body` (until it ends or Ctrl-C), puts the previous webhook URL back, and turns the outcome
-/// into an exit code.
+/// The next webhook event (verified, each delivery once), waiting at most 15 s.
+pub async fn next_event(events: &mut Events) -> Result<WebhookEvent, BoxError> {
+    let n = events.read;
+    let event = events
+        .receiver
+        .wait_until(EVENT_WAIT, || events.receiver.received().into_iter().nth(n).map(|r| r.event))
+        .await
+        .ok_or("no webhook within 15 s")?;
+    events.read += 1;
+    Ok(event)
+}
+
+/// Runs an example: starts the kit's verifying receiver, points the sandbox business's webhook
+/// URL at it, runs `body` (until it ends or Ctrl-C), puts the previous webhook URL back, and
+/// turns the outcome into an exit code.
 pub async fn run<F, Fut>(body: F) -> ExitCode
 where
     F: FnOnce(Client, Sandbox, Events) -> Fut,
@@ -129,21 +137,20 @@ where
     Fut: Future<Output = Result<(), BoxError>>,
 {
     let sandbox = Sandbox::from_env();
-    let business = sandbox.control(Method::GET, "/_sandbox/business", None).await?;
-    let secret = business["webhook_secret"].as_str().ok_or("the business has no webhook secret")?;
-    let previous_url = business["webhook_url"].clone();
-    let (webhook_url, events) = start_receiver(Verifier::new(secret)?).await?;
-    sandbox.control(Method::PATCH, "/_sandbox/business", Some(json!({ "webhook_url": webhook_url }))).await?;
+    let business = sandbox.business().await?;
+    let previous_url = business.webhook_url.clone();
+    let receiver = TestReceiver::verifying(business.webhook_secret).await;
+    let webhook_url = receiver.url().to_owned();
+    sandbox.set_webhook_url(Some(&webhook_url)).await?;
     println!("webhook receiver listening on {webhook_url} (the business's webhook URL for now)\n");
 
+    let events = Events { receiver, read: 0 };
     let outcome = tokio::select! {
         r = body(sandbox.client()?, sandbox.clone(), events) => r,
         _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
     };
 
-    sandbox
-        .control(Method::PATCH, "/_sandbox/business", Some(json!({ "webhook_url": previous_url })))
-        .await?;
-    println!("restored the business's webhook URL ({})", previous_url.as_str().unwrap_or("none"));
+    sandbox.set_webhook_url(previous_url.as_deref()).await?;
+    println!("restored the business's webhook URL ({})", previous_url.as_deref().unwrap_or("none"));
     outcome
 }

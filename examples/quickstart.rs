@@ -9,8 +9,9 @@
 //! `uip_test_sandbox`) point it elsewhere.
 //!
 //! What it does:
-//! 1. starts a webhook receiver on `127.0.0.1:<random port>` that verifies every delivery with
-//!    `uip-webhook-verify`, and points the sandbox business's webhook URL at it
+//! 1. starts the kit's webhook receiver (`uip_sandbox::TestReceiver`) on `127.0.0.1:<random
+//!    port>`, which verifies every delivery with `uip-webhook-verify`, and points the sandbox
+//!    business's webhook URL at it
 //!    (`PATCH /_sandbox/business`; the previous URL is put back at the end, also on Ctrl-C);
 //! 2. creates a session with one `age_verify` step (`uip-client`);
 //! 3. plays the user with `POST /_sandbox/sessions/{id}/simulate` (the `jane-doe` persona shares
@@ -19,10 +20,9 @@
 
 use std::process::ExitCode;
 
-use reqwest::Method;
-use serde_json::json;
 use uip_client::Client;
 use uip_examples::{next_event, BoxError, Events, Sandbox};
+use uip_sandbox::Simulate;
 use uip_types::StepResult;
 use uip_webhook_verify::WebhookEvent;
 
@@ -39,12 +39,8 @@ async fn run(client: &Client, sandbox: &Sandbox, events: &mut Events) -> Result<
     println!("  the user would open {}", session.url.expose());
 
     // 3. The user opens the page and shares their ID.
-    let path = format!("/_sandbox/sessions/{id}/simulate");
-    let view = sandbox.control(Method::POST, &path, Some(json!({}))).await?;
-    println!(
-        "simulated the user (jane-doe, Apple Wallet): session is now {}",
-        view["status"].as_str().unwrap_or("?")
-    );
+    let view = sandbox.simulate(id, &Simulate::share()).await?;
+    println!("simulated the user (jane-doe, Apple Wallet): session is now {}", view.status);
 
     // 4. The results arrive by webhook, verified and typed.
     loop {

@@ -19,11 +19,10 @@ use std::process::ExitCode;
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
-use reqwest::Method;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use uip_client::{Client, Document, Proof};
 use uip_examples::{next_event, BoxError, Events, Sandbox};
+use uip_sandbox::Simulate;
 use uip_types::StepResult;
 use uip_webhook_verify::WebhookEvent;
 
@@ -61,12 +60,8 @@ async fn run(client: &Client, sandbox: &Sandbox, events: &mut Events) -> Result<
     println!("expected document_hash (manifest of both files): {expected}");
 
     // The user reads the documents on the hosted page and signs in their wallet.
-    let simulate = format!("/_sandbox/sessions/{id}/simulate");
-    let view = sandbox.control(Method::POST, &simulate, Some(json!({ "persona": SIGNER }))).await?;
-    println!(
-        "simulated the signer ({SIGNER}, Apple Wallet): session is {}",
-        view["status"].as_str().unwrap_or("?")
-    );
+    let view = sandbox.simulate(id, &Simulate::share_as(SIGNER)).await?;
+    println!("simulated the signer ({SIGNER}, Apple Wallet): session is {}", view.status);
 
     let WebhookEvent::StepCompleted(step) = next_event(events).await? else {
         return Err("expected step.completed first".into());
@@ -83,12 +78,8 @@ async fn run(client: &Client, sandbox: &Sandbox, events: &mut Events) -> Result<
 
     // The signer's device key. With a real wallet it comes from the credential; the sandbox
     // publishes its personas' keys.
-    let personas = sandbox.control(Method::GET, "/_sandbox/personas", None).await?;
-    let public_key = personas["personas"]
-        .as_array()
-        .and_then(|all| all.iter().find(|p| p["id"] == SIGNER))
-        .and_then(|p| p["device_public_key"].as_str())
-        .ok_or("persona not found")?;
+    let personas = sandbox.personas().await?;
+    let public_key = &personas.iter().find(|p| p.id == SIGNER).ok_or("persona not found")?.device_public_key;
     verify_device_signature(public_key, &document_hash, &signature)?;
     println!("✓ Ed25519 signature verified with {SIGNER}'s device key {public_key}");
 

@@ -1,12 +1,13 @@
 //! The harness of the end-to-end tests: `uip-client` talks to an in-process `uip-sandbox`,
 //! and the sandbox delivers signed webhooks to a real HTTP receiver built on
-//! `uip-webhook-verify` (an axum server on `127.0.0.1:0`).
+//! `uip-webhook-verify`.
 //!
-//! * [`Receiver`]: the workspace's verifying receiver (`uip-test-support`): reads the raw body,
-//!   verifies it with a [`Verifier`] (swappable, for secret rotation), drops repeats with a
-//!   `Deduper`, and records the typed events in arrival order, plus every refusal and duplicate.
-//! * [`Env`]: a sandbox with short delivery settings whose default business posts to a
-//!   fresh receiver, a [`Client`] pointed at it, and helpers for the `/_sandbox` control API.
+//! * [`TestReceiver`]: the kit's verifying receiver (`uip_sandbox::TestReceiver`): reads the raw
+//!   body, verifies it with a [`Verifier`] (swappable, for secret rotation), drops repeats, and
+//!   records the typed events in arrival order, plus every refusal and duplicate.
+//! * [`Env`]: a sandbox with short delivery settings whose default business posts to a fresh
+//!   receiver, and a [`Client`] pointed at it. The sandbox's control API is its typed one
+//!   (`env.sandbox.faults()`, `set_balance`, `rotate_webhook_secret`, `simulate`, …).
 //! * [`verify_device_signature`], [`manifest_hash`], [`light_sign_hash`]: the checks an
 //!   integrator makes on a signature result, computed independently of the sandbox's code.
 #![forbid(unsafe_code)]
@@ -15,14 +16,15 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uip_client::{Client, RetryPolicy};
 use uip_sandbox::{Sandbox, SandboxBuilder};
-use uip_types::sandbox::{BusinessView, PersonaInfo, Personas};
+use uip_types::sandbox::PersonaInfo;
 use uip_types::{SessionEnded, StepCompleted, WebhookEvent};
 use uip_webhook_verify::Verifier;
 
+pub use uip_sandbox::{Received, Rejected, TestReceiver};
 pub use uip_webhook_verify;
 
 /// How long a test waits for a webhook before failing.
@@ -35,7 +37,16 @@ pub const E2E_SECRET: &str = "uip_whsec_e2e_0123456789abcdefghijklmnop";
 /// The path the receiver listens on.
 pub const WEBHOOK_PATH: &str = "/uip-webhook";
 
-pub use uip_test_support::receiver::{names, Received, Receiver, Rejected};
+/// The names of some events (`step.completed[N]` for steps), for assertions.
+pub fn names(events: &[WebhookEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            WebhookEvent::StepCompleted(s) => format!("{}[{}]", e.name(), s.stage),
+            _ => e.name().to_owned(),
+        })
+        .collect()
+}
 
 /// A sandbox builder with settings that keep a test to seconds: fast webhook retries, a
 /// short attempt timeout, the e2e webhook secret.
@@ -64,10 +75,10 @@ pub struct Env {
     /// The in-process sandbox; its default business posts webhooks to `receiver`.
     pub sandbox: Sandbox,
     /// The test's webhook receiver, verifying with [`E2E_SECRET`].
-    pub receiver: Receiver,
+    pub receiver: TestReceiver,
     /// A client for the default business.
     pub client: Client,
-    /// A plain HTTP client for the control API and raw requests.
+    /// A plain HTTP client for raw business-API requests.
     pub http: reqwest::Client,
 }
 
@@ -79,7 +90,7 @@ impl Env {
 
     /// An environment whose sandbox is further configured by `configure`.
     pub async fn with(configure: impl FnOnce(SandboxBuilder) -> SandboxBuilder) -> Env {
-        let receiver = Receiver::builder()
+        let receiver = TestReceiver::builder()
             .path(WEBHOOK_PATH)
             .verifier(Verifier::new(E2E_SECRET).expect("verifier"))
             .start()
@@ -89,47 +100,9 @@ impl Env {
         Env { sandbox, receiver, client, http: reqwest::Client::new() }
     }
 
-    /// A request to the sandbox (path from the root, e.g. `/_sandbox/business`) with the
-    /// default business's key.
-    pub fn control(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.sandbox.base_url()))
-            .bearer_auth(self.sandbox.api_key().expose())
-    }
-
-    /// Sends a control request with a JSON body, expects 200, returns the JSON answer.
-    pub async fn control_json(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let resp = self.control(method.clone(), path).json(&body).send().await.expect("control request");
-        let status = resp.status();
-        let text = resp.text().await.expect("control body");
-        assert!(status.is_success(), "{method} {path} {body}: {status} {text}");
-        serde_json::from_str(&text).expect("control JSON")
-    }
-
-    /// `PATCH /_sandbox/business`.
-    pub async fn patch_business(&self, patch: Value) -> BusinessView {
-        let v = self.control_json(reqwest::Method::PATCH, "/_sandbox/business", patch).await;
-        serde_json::from_value(v).expect("business view")
-    }
-
-    /// `GET /_sandbox/business`.
-    pub async fn business(&self) -> BusinessView {
-        let resp = self.control(reqwest::Method::GET, "/_sandbox/business").send().await.expect("business");
-        assert!(resp.status().is_success(), "GET /_sandbox/business: {}", resp.status());
-        resp.json().await.expect("business view")
-    }
-
-    /// `POST /_sandbox/faults`.
-    pub async fn inject_fault(&self, plan: Value) {
-        self.control_json(reqwest::Method::POST, "/_sandbox/faults", plan).await;
-    }
-
-    /// A built-in persona from `GET /_sandbox/personas` (no key needed).
-    pub async fn persona(&self, id: &str) -> PersonaInfo {
-        let url = format!("{}/_sandbox/personas", self.sandbox.base_url());
-        let personas: Personas =
-            self.http.get(url).send().await.expect("personas").json().await.expect("personas JSON");
-        personas.personas.into_iter().find(|p| p.id == id).unwrap_or_else(|| panic!("no persona {id}"))
+    /// A built-in persona, from the sandbox's typed control API.
+    pub fn persona(&self, id: &str) -> PersonaInfo {
+        self.sandbox.personas().into_iter().find(|p| p.id == id).unwrap_or_else(|| panic!("no persona {id}"))
     }
 
     /// `POST /v1/sessions` as raw JSON (to see headers such as `Idempotent-Replayed`).
@@ -208,11 +181,6 @@ pub fn manifest_hash(documents: &[(&str, &[u8])]) -> String {
 /// The `document_hash` of a `light_sign` step: `sha256:` + hex(SHA-256(terms)).
 pub fn light_sign_hash(terms: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(terms.as_bytes())))
-}
-
-/// `{"fail_next": n, "with": with}` for [`Env::inject_fault`].
-pub fn fault(n: u32, with: Value) -> Value {
-    json!({ "fail_next": n, "with": with })
 }
 
 /// The HTTP status and error code of a refused sandbox call (the hosted page's or the control

@@ -62,12 +62,12 @@ pub async fn throughput(storage: Storage, concurrency: usize, secs: f64) -> Resu
         percentile(&stats.latencies, 50.0),
         percentile(&stats.latencies, 99.0),
     );
-    if stats.errors > 0 || bench.receiver.rejected() > 0 {
+    if stats.errors > 0 || bench.receiver.rejected_count() > 0 {
         note.push_str(&format!(
             "; {} flow errors (first: {}), {} deliveries rejected by the verifier",
             stats.errors,
             stats.first_error.unwrap_or_default(),
-            bench.receiver.rejected()
+            bench.receiver.rejected_count()
         ));
     }
     Ok((Row::new(name, "flows/s", rate).target(Target::AtLeast(target)).note(note), rate))

@@ -2,9 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use uip_sandbox::Sandbox;
+use uip_sandbox::{Sandbox, TestReceiver};
 
-use crate::receiver::Receiver;
 use crate::Result;
 
 /// The webhook secret of the benchmarked sandboxes.
@@ -25,7 +24,8 @@ pub enum Storage {
 pub struct Bench {
     pub sandbox: Sandbox,
     pub client: uip_client::Client,
-    pub receiver: Receiver,
+    /// The kit's verifying receiver (`uip_sandbox::TestReceiver`).
+    pub receiver: TestReceiver,
     /// Load generator for raw requests (one pooled client).
     pub http: reqwest::Client,
     _dir: Option<tempfile::TempDir>,
@@ -53,10 +53,10 @@ impl FlowTimes {
 
 impl Bench {
     pub async fn start(storage: Storage) -> Result<Bench> {
-        Bench::with_receiver(storage, Receiver::verifying(SECRET).await?).await
+        Bench::with_receiver(storage, TestReceiver::verifying(SECRET).await).await
     }
 
-    pub async fn with_receiver(storage: Storage, receiver: Receiver) -> Result<Bench> {
+    pub async fn with_receiver(storage: Storage, receiver: TestReceiver) -> Result<Bench> {
         let mut builder = Sandbox::builder()
             .webhook_url(receiver.url())
             .webhook_secret(SECRET)
@@ -71,15 +71,7 @@ impl Bench {
         };
         let sandbox = builder.start().await?;
         let http = reqwest::Client::new();
-        let resp = http
-            .patch(format!("{}/_sandbox/business", sandbox.base_url()))
-            .bearer_auth(sandbox.api_key().expose())
-            .json(&serde_json::json!({ "balance_cents": BALANCE_CENTS }))
-            .send()
-            .await?;
-        if !resp.status().is_success() {
-            return Err(format!("funding the business: HTTP {}", resp.status()).into());
-        }
+        sandbox.set_balance(BALANCE_CENTS).map_err(|e| format!("funding the business: {e}"))?;
         let client =
             uip_client::Client::builder(sandbox.api_key().expose()).base_url(sandbox.api_url()).build()?;
         Ok(Bench { sandbox, client, receiver, http, _dir: dir })
@@ -92,7 +84,6 @@ impl Bench {
         let created = self.client.session().identify_default().age_verify(18).send().await?;
         let created_at = t0.elapsed();
         let id = created.id.as_str();
-        let done = self.receiver.completed(id);
         let user = self.sandbox.user(id);
         user.open().await?;
         let opened = t0.elapsed();
@@ -103,10 +94,11 @@ impl Bench {
         if result.state.status != uip_types::SessionStatus::Completed {
             return Err(format!("session ended {}, not completed", result.state.status).into());
         }
-        let at = tokio::time::timeout(COMPLETION_TIMEOUT, done)
+        let done = self
+            .receiver
+            .wait_delivery(format!("{id}:session.completed"), COMPLETION_TIMEOUT)
             .await
-            .map_err(|_| "no session.completed within 30 s")?
-            .map_err(|_| "receiver gone")?;
-        Ok(FlowTimes { created: created_at, opened, shared1, shared2, completed: at.duration_since(t0) })
+            .ok_or("no verified session.completed within 30 s")?;
+        Ok(FlowTimes { created: created_at, opened, shared1, shared2, completed: done.at.duration_since(t0) })
     }
 }

@@ -9,7 +9,6 @@ mod flows;
 mod get_rps;
 mod harness;
 mod memory;
-mod receiver;
 mod report;
 mod start;
 mod stats;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
+use uip_sandbox::TestReceiver;
 
 use crate::harness::{Bench, Storage};
-use crate::receiver::Receiver;
 use crate::report::{Row, Target};
 use crate::Result;
 
@@ -69,19 +69,19 @@ async fn make_sessions(bench: &Arc<Bench>, n: u64, concurrency: usize) -> Result
 }
 
 /// Waits until the receiver got `expected` deliveries.
-async fn drain(receiver: &Receiver, expected: u64) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while receiver.received() < expected {
-        if Instant::now() > deadline {
-            return Err(format!("only {} of {expected} deliveries arrived", receiver.received()).into());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+async fn drain(receiver: &TestReceiver, expected: u64) -> Result<()> {
+    let arrived = || receiver.count() as u64;
+    match receiver.wait_until(Duration::from_secs(120), || (arrived() >= expected).then_some(())).await {
+        Some(()) => Ok(()),
+        None => Err(format!("only {} of {expected} deliveries arrived", arrived()).into()),
     }
-    Ok(())
 }
 
 pub async fn run(n: u64, concurrency: usize) -> Result<Vec<Row>> {
-    let bench = Arc::new(Bench::with_receiver(Storage::Memory, Receiver::counting().await?).await?);
+    let bench = Arc::new(
+        Bench::with_receiver(Storage::Memory, TestReceiver::builder().keep_arrivals(false).start().await)
+            .await?,
+    );
     let warm = 2000.min(n / 5).max(100);
     make_sessions(&bench, warm, concurrency).await?;
     drain(&bench.receiver, 3 * warm).await?;

@@ -45,6 +45,41 @@ pub enum SandboxError {
     /// A delivered body did not verify or parse.
     #[error("delivered event did not verify: {0}")]
     Verify(String),
+    /// A wait ([`Sandbox::wait_delivered`], [`Sandbox::wait_until_status`]) ran out of time.
+    #[error("timed out after {waited:?} waiting for {waiting_for}")]
+    WaitTimeout {
+        /// What was awaited and what was seen last, e.g. `sess_… to be completed (it is in_progress)`.
+        waiting_for: String,
+        /// How long it waited.
+        waited: Duration,
+    },
+    /// [`Sandbox::wait_until_status`]: the session ended with another status, so the awaited
+    /// one can never come.
+    #[error("session {session_id} ended {status} while waiting for {awaited}")]
+    SessionEnded {
+        /// The session.
+        session_id: String,
+        /// The status it ended with.
+        status: uip_types::SessionStatus,
+        /// The status that was awaited.
+        awaited: uip_types::SessionStatus,
+    },
+    /// [`Sandbox::wait_delivered`]: the sandbox gave the delivery up (status `failed`).
+    #[error("delivery {delivery_id} failed: every attempt within the retry horizon was refused")]
+    DeliveryFailed {
+        /// The delivery id.
+        delivery_id: String,
+    },
+}
+
+impl SandboxError {
+    /// A 400 `request/invalid-field` answer naming `param`, as the control API gives it.
+    pub(crate) fn invalid_field(param: &str, message: &str) -> SandboxError {
+        SandboxError::Api {
+            status: 400,
+            body: ApiErrorBody::new(uip_types::ErrorCode::InvalidField, message).with_param(param),
+        }
+    }
 }
 
 /// Configures and starts a [`Sandbox`].
@@ -65,12 +100,16 @@ pub enum SandboxError {
 #[must_use]
 pub struct SandboxBuilder {
     settings: Settings,
+    wait_timeout: Duration,
 }
+
+/// How long [`Sandbox::wait_delivered`] and [`Sandbox::wait_until_status`] wait by default.
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
 impl Default for SandboxBuilder {
     fn default() -> Self {
         let settings = Settings { listen: SocketAddr::from(([127, 0, 0, 1], 0)), ..Settings::default() };
-        SandboxBuilder { settings }
+        SandboxBuilder { settings, wait_timeout: DEFAULT_WAIT }
     }
 }
 
@@ -181,9 +220,28 @@ impl SandboxBuilder {
         self
     }
 
+    /// How long [`Sandbox::wait_delivered`] and [`Sandbox::wait_until_status`] wait before they
+    /// give up with [`SandboxError::WaitTimeout`] (default 30 s).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// let sandbox =
+    ///     uip_sandbox::Sandbox::builder().wait_timeout(Duration::from_millis(50)).start().await.unwrap();
+    /// let err = sandbox.wait_delivered("sess_none:session.completed").await.unwrap_err();
+    /// assert!(matches!(err, uip_sandbox::SandboxError::WaitTimeout { .. }));
+    /// # });
+    /// ```
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
     /// Binds, seeds the default business, and starts serving.
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
-        Sandbox::launch(self.settings).await
+        let mut sandbox = Sandbox::launch(self.settings).await?;
+        sandbox.wait_timeout = self.wait_timeout;
+        Ok(sandbox)
     }
 }
 
@@ -191,10 +249,12 @@ impl SandboxBuilder {
 ///
 /// Many sandboxes can run side by side in one process: each has its own port and state.
 pub struct Sandbox {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     addr: SocketAddr,
     base_url: String,
-    credentials: BusinessCredentials,
+    pub(crate) credentials: BusinessCredentials,
+    /// How long the typed waits wait.
+    pub(crate) wait_timeout: Duration,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// Per session, the deliveries `next_event` returned already.
@@ -256,6 +316,7 @@ impl Sandbox {
             tasks,
             cursors: Mutex::new(HashMap::new()),
             http: reqwest::Client::new(),
+            wait_timeout: DEFAULT_WAIT,
         })
     }
 
@@ -391,7 +452,7 @@ impl Drop for Sandbox {
     }
 }
 
-fn api_error(e: crate::error::ApiError) -> SandboxError {
+pub(crate) fn api_error(e: crate::error::ApiError) -> SandboxError {
     SandboxError::Api { status: e.status(), body: e.body() }
 }
 

@@ -41,6 +41,8 @@ pub struct ReadmeDoctests;
 mod app;
 mod clock;
 mod config;
+mod control;
+mod control_types;
 mod core;
 mod delivery;
 mod engine;
@@ -55,13 +57,17 @@ pub mod journal;
 pub mod receiver_tools;
 mod server;
 mod store;
+mod test_receiver;
 
 pub use config::{
     BODY_IDLE_TIMEOUT, DEFAULT_API_KEY, DEFAULT_LISTEN, DEFAULT_WEBHOOK_SECRET, MAX_UNAUTHENTICATED_BODIES,
 };
+pub use control_types::{Fault, Faults, FaultsArmed, Simulate};
 pub use handle::{Sandbox, SandboxBuilder, SandboxError, SimulatedUser};
+pub use test_receiver::{Arrival, Received, Rejected, Reply, TestReceiver, TestReceiverBuilder};
 pub use uip_types::sandbox::{
-    BusinessCredentials, DeliveryFault, DeliveryLogEntry, DeliveryStatus, NewBusiness, Trust, WalletAction,
+    BusinessCredentials, BusinessView, DeliveryAttempt, DeliveryFault, DeliveryLogEntry, DeliveryStatus,
+    InboxEntry, NewBusiness, PersonaInfo, Trust, WalletAction,
 };
 
 pub(crate) use crate::core::Shared;

@@ -12,7 +12,7 @@ use uip_types::{Proof, StepResult, SESSION_COMPLETED};
 #[tokio::test]
 async fn identify_completes_with_the_requested_claims_and_echoes() {
     let env = Env::start().await;
-    let balance_before = env.business().await.balance_cents;
+    let balance_before = env.sandbox.business().unwrap().balance_cents;
 
     let session = env
         .client
@@ -68,7 +68,7 @@ async fn identify_completes_with_the_requested_claims_and_echoes() {
         matches!(&audit.proof, Proof::Identify { claims_digest, .. } if claims_digest.starts_with("sha256:"))
     );
     assert_eq!(audit.compute_record_hash(), audit.record_hash);
-    assert_eq!(env.business().await.balance_cents, balance_before - 1);
+    assert_eq!(env.sandbox.business().unwrap().balance_cents, balance_before - 1);
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn light_sign_completes_with_a_device_signature_over_the_terms() {
     let StepResult::Signature { signature, document_hash } = &s.result else { panic!("{:?}", s.result) };
     assert_eq!(document_hash, &light_sign_hash(terms));
 
-    let jane = env.persona("jane-doe").await;
+    let jane = env.persona("jane-doe");
     verify_device_signature(&jane.device_public_key, document_hash, signature).unwrap();
     // A signature over other terms does not pass.
     assert!(
@@ -167,9 +167,9 @@ async fn sign_two_documents_completes_with_a_signature_over_the_manifest() {
     let StepResult::Signature { signature, document_hash } = &s.result else { panic!("{:?}", s.result) };
     assert_eq!(document_hash, &expected_hash, "the manifest of both files, in declared order");
 
-    let signer = env.persona("no-portrait").await;
+    let signer = env.persona("no-portrait");
     verify_device_signature(&signer.device_public_key, document_hash, signature).unwrap();
-    let jane = env.persona("jane-doe").await;
+    let jane = env.persona("jane-doe");
     assert!(verify_device_signature(&jane.device_public_key, document_hash, signature).is_err());
 
     let audit = env.client.get_audit(&s.audit_id).await.unwrap();

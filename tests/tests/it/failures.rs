@@ -1,7 +1,6 @@
 //! Sessions that fail: a credential that does not verify (each failing persona), and a balance
 //! that runs out mid-session.
 
-use serde_json::json;
 use uip_client::{Error, ErrorCode, SessionStatus};
 use uip_e2e::{ended, names, refusal, step, Env, WAIT};
 use uip_sandbox::Trust;
@@ -10,7 +9,7 @@ use uip_types::SESSION_FAILED;
 
 /// Shares `persona` on a one-step identify session and checks the failure end to end.
 async fn fails_with(env: &Env, persona: &str, reason: &str) {
-    let balance_before = env.business().await.balance_cents;
+    let balance_before = env.sandbox.business().unwrap().balance_cents;
     let session = env.client.session().identify_default().client_reference_id(persona).send().await.unwrap();
     let id = session.id.as_str();
     let user = env.sandbox.user(id);
@@ -28,7 +27,7 @@ async fn fails_with(env: &Env, persona: &str, reason: &str) {
 
     assert_eq!(env.client.get_session(&session.id).await.unwrap().status, SessionStatus::Failed);
     // Nothing billed, no audit record, no second chance.
-    assert_eq!(env.business().await.balance_cents, balance_before, "{persona}");
+    assert_eq!(env.sandbox.business().unwrap().balance_cents, balance_before, "{persona}");
     let err = env.client.get_audit(format!("{id}_0")).await.unwrap_err();
     assert!(matches!(err, Error::Api { status: 404, .. }), "{err:?}");
     assert_eq!(refusal(user.share().await), (409, "session/not-active".to_owned()), "{persona}");
@@ -52,7 +51,7 @@ async fn untrusted_issuer_fails_under_production_trust_only() {
     fails_with(&env, "untrusted-issuer", "untrusted_issuer").await;
 
     // The same persona verifies once the business relaxes to demo trust.
-    let business = env.patch_business(json!({"trust": "demo"})).await;
+    let business = env.sandbox.set_trust(Trust::Demo).unwrap();
     assert_eq!(business.trust, Trust::Demo);
     let session = env.client.session().identify_default().send().await.unwrap();
     let user = env.sandbox.user(session.id.as_str());
@@ -66,17 +65,17 @@ async fn untrusted_issuer_fails_under_production_trust_only() {
 async fn insufficient_funds_mid_session() {
     let env = Env::start().await;
     // Enough for the whole session at create time (identify 1 + age_verify 1)…
-    env.patch_business(json!({"balance_cents": 2})).await;
+    env.sandbox.set_balance(2).unwrap();
     let session = env.client.session().identify_default().age_verify(18).send().await.unwrap();
     let id = session.id.as_str();
     let user = env.sandbox.user(id);
     user.open().await.unwrap();
     assert_eq!(user.share().await.unwrap().outcome, ResponseOutcome::Verified);
     env.receiver.wait_for(id, 1, WAIT).await;
-    assert_eq!(env.business().await.balance_cents, 1);
+    assert_eq!(env.sandbox.business().unwrap().balance_cents, 1);
 
     // …then the balance drops before the second step verifies.
-    env.patch_business(json!({"balance_cents": 0})).await;
+    env.sandbox.set_balance(0).unwrap();
     let result = user.share().await.unwrap();
     assert_eq!(result.outcome, ResponseOutcome::Failed);
     assert_eq!(result.reason(), Some("insufficient_funds"));
@@ -95,7 +94,7 @@ async fn insufficient_funds_mid_session() {
     env.client.get_audit(format!("{id}_0")).await.unwrap();
     let err = env.client.get_audit(format!("{id}_1")).await.unwrap_err();
     assert!(matches!(err, Error::Api { status: 404, .. }), "{err:?}");
-    assert_eq!(env.business().await.balance_cents, 0);
+    assert_eq!(env.sandbox.business().unwrap().balance_cents, 0);
 
     // And with nothing left, the next create is refused up front.
     let err = env.client.session().age_verify(18).send().await.unwrap_err();

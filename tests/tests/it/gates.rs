@@ -53,7 +53,7 @@ async fn gate_then_continue_then_completed() {
 #[tokio::test]
 async fn gate_then_stop() {
     let env = Env::start().await;
-    let balance_before = env.business().await.balance_cents;
+    let balance_before = env.sandbox.business().unwrap().balance_cents;
     let session = env.client.session().identify_default().gate().age_verify(21).send().await.unwrap();
     let id = session.id.as_str();
     let user = env.sandbox.user(id);
@@ -72,7 +72,7 @@ async fn gate_then_stop() {
     assert_eq!((stopped.status.clone(), stopped.reason.clone()), (SessionStatus::Stopped, None));
 
     // The verified step stays billed; the skipped one is not; the page is closed.
-    assert_eq!(env.business().await.balance_cents, balance_before - 1);
+    assert_eq!(env.sandbox.business().unwrap().balance_cents, balance_before - 1);
     assert_eq!(refusal(user.request().await), (409, "session/not-active".to_owned()));
     let view = env.client.get_session(&session.id).await.unwrap();
     assert_eq!(view.status, SessionStatus::Stopped);

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use uip_client::{Client, Error, ErrorCode, RetryPolicy, SessionStatus};
-use uip_e2e::{fault, names, Env, WAIT};
+use uip_e2e::{names, Env, WAIT};
+use uip_sandbox::Fault;
 
 #[tokio::test]
 async fn duplicate_create_with_an_idempotency_key_returns_the_same_session() {
@@ -46,13 +47,8 @@ async fn duplicate_create_with_an_idempotency_key_returns_the_same_session() {
 /// Arms one fault, creates through the client with a known key, and checks that the fault was
 /// used up by the create (so the create needed a retry to succeed) and that exactly one session
 /// exists under that key. Returns how long the create took and the session's id.
-async fn create_survives(
-    env: &Env,
-    client: &Client,
-    with: serde_json::Value,
-    key: &str,
-) -> (Duration, String) {
-    env.inject_fault(fault(1, with.clone())).await;
+async fn create_survives(env: &Env, client: &Client, with: Fault, key: &str) -> (Duration, String) {
+    env.sandbox.faults().fail_next(1, with).unwrap();
     let started = Instant::now();
     let session = client.session().age_verify(18).idempotency_key(key).send().await.unwrap();
     let took = started.elapsed();
@@ -69,8 +65,8 @@ async fn create_survives(
     let view = no_retries
         .get_session(&session.id)
         .await
-        .unwrap_or_else(|e| panic!("{with}: the fault was not used up by the create: {e}"));
-    assert_eq!(view.status, SessionStatus::Created, "{with}");
+        .unwrap_or_else(|e| panic!("{with:?}: the fault was not used up by the create: {e}"));
+    assert_eq!(view.status, SessionStatus::Created, "{with:?}");
 
     // Exactly one session under the key: a replay of the same request returns it.
     let body = json!({"steps": [{"primitive": "age_verify", "params": {"min_age": 18}}]});
@@ -78,30 +74,30 @@ async fn create_survives(
     assert_eq!(
         replay.headers().get("Idempotent-Replayed").map(|v| v.to_str().unwrap()),
         Some("true"),
-        "{with}"
+        "{with:?}"
     );
     let replay: serde_json::Value = replay.json().await.unwrap();
-    assert_eq!(replay["id"], session.id.as_str(), "{with}");
+    assert_eq!(replay["id"], session.id.as_str(), "{with:?}");
 
     // And it is a working session.
     let user = env.sandbox.user(session.id.as_str());
     user.open().await.unwrap();
     user.share().await.unwrap();
     let events = env.receiver.wait_terminal(session.id.as_str(), WAIT).await;
-    assert_eq!(names(&events), ["step.completed[0]", "session.completed"], "{with}");
+    assert_eq!(names(&events), ["step.completed[0]", "session.completed"], "{with:?}");
     (took, session.id.to_string())
 }
 
 #[tokio::test]
 async fn client_retry_after_a_reset_makes_exactly_one_session() {
     let env = Env::start().await;
-    create_survives(&env, &env.client, json!("reset"), "reset-1").await;
+    create_survives(&env, &env.client, Fault::Reset, "reset-1").await;
 }
 
 #[tokio::test]
 async fn client_retry_after_a_503_makes_exactly_one_session() {
     let env = Env::start().await;
-    let (took, _) = create_survives(&env, &env.client, json!(503), "unavailable-1").await;
+    let (took, _) = create_survives(&env, &env.client, Fault::Unavailable, "unavailable-1").await;
     assert!(took >= Duration::from_millis(900), "Retry-After: 1 was honoured ({took:?})");
 }
 
@@ -116,7 +112,8 @@ async fn client_retry_after_a_timeout_makes_exactly_one_session() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let (took, id) = create_survives(&env, &client, json!("delay_ms:1500"), "timeout-1").await;
+    let (took, id) =
+        create_survives(&env, &client, Fault::Delay(Duration::from_millis(1500)), "timeout-1").await;
     assert!(took >= Duration::from_millis(400), "the first attempt timed out ({took:?})");
     // The stalled attempt finishes server-side (or is dropped) about 1.5 s after it started; once
     // it has, the key still names the client's session: the stalled attempt made no second one.
@@ -137,7 +134,7 @@ async fn without_retries_the_dropped_create_surfaces_as_a_retryable_error() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    env.inject_fault(fault(1, json!("reset"))).await;
+    env.sandbox.faults().fail_next(1, Fault::Reset).unwrap();
     let err = client.session().age_verify(18).send().await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());

@@ -1,7 +1,6 @@
 //! Webhook secret rotation: the receiver holds the old and the new secret in one Verifier
 //! during the switch, so events signed before and after the rotation all verify.
 
-use serde_json::json;
 use uip_e2e::{names, Env, E2E_SECRET, WAIT};
 use uip_webhook_verify::{
     Verifier, VerifyError, HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP,
@@ -31,8 +30,7 @@ async fn events_before_and_after_a_secret_rotation_all_verify() {
 
     // Rotate. The sandbox signs every later attempt with the new secret; the receiver accepts
     // both while the switch is under way (new first, as the current one).
-    let rotated = env.patch_business(json!({"rotate_webhook_secret": true})).await;
-    let new_secret = rotated.webhook_secret.expose().to_owned();
+    let new_secret = env.sandbox.rotate_webhook_secret().unwrap().expose().to_owned();
     assert_ne!(new_secret, E2E_SECRET);
     assert!(new_secret.starts_with("uip_whsec_"));
     assert_eq!(env.sandbox.webhook_secret().expose(), new_secret);
@@ -67,8 +65,7 @@ async fn events_before_and_after_a_secret_rotation_all_verify() {
 #[tokio::test]
 async fn a_receiver_that_missed_the_rotation_refuses_until_it_learns_the_new_secret() {
     let env = Env::start().await;
-    let rotated = env.patch_business(json!({"rotate_webhook_secret": true})).await;
-    let new_secret = rotated.webhook_secret.expose().to_owned();
+    let new_secret = env.sandbox.rotate_webhook_secret().unwrap().expose().to_owned();
 
     // The receiver still has only the old secret: the sandbox's deliveries are refused (401)
     // and retried.

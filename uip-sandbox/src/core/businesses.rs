@@ -263,6 +263,11 @@ pub(crate) fn set_faults(shared: &Shared, biz: &str, plan: FaultPlan) -> Result<
     Ok(plan)
 }
 
+/// The fault plan armed for this business, if any (what is left of it).
+pub(crate) fn armed_faults(shared: &Shared, biz: &str) -> Option<FaultPlan> {
+    shared.store.read(|st| st.faults().get(biz).cloned())
+}
+
 /// Takes one injected fault of this business, if any is armed.
 pub(crate) fn take_fault(shared: &Shared, biz: &str) -> Option<serde_json::Value> {
     shared

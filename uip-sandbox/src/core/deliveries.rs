@@ -32,6 +32,11 @@ pub(crate) fn session_deliveries(shared: &Shared, session_id: &str) -> Vec<Deliv
     biz.map(|b| deliveries(shared, &b, Some(session_id)).deliveries).unwrap_or_default()
 }
 
+/// One delivery by its id (whatever its business).
+pub(crate) fn delivery(shared: &Shared, delivery_id: &str) -> Option<DeliveryLogEntry> {
+    shared.store.read(|st| st.delivery(st.delivery_seq(delivery_id)?).map(|d| d.log_entry()))
+}
+
 /// `POST /_sandbox/deliveries/{id}/redeliver`.
 pub(crate) fn redeliver(
     shared: &Shared,

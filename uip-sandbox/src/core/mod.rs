@@ -18,12 +18,12 @@ mod sessions;
 use tokio::sync::{watch, Notify};
 
 pub(crate) use businesses::{
-    advance_clock, authenticate, business_view, check_webhook_url, create_business, patch_business,
-    seed_business, set_faults, take_fault, webhook_secret, SeedBusiness,
+    advance_clock, armed_faults, authenticate, business_view, check_webhook_url, create_business,
+    patch_business, seed_business, set_faults, take_fault, webhook_secret, SeedBusiness,
 };
 pub(crate) use deliveries::{
-    deliveries, next_delivered, record_attempts, redeliver, session_deliveries, take_due, AttemptOutcome,
-    DueAttempt, WRONG_SECRET,
+    deliveries, delivery, next_delivered, record_attempts, redeliver, session_deliveries, take_due,
+    AttemptOutcome, DueAttempt, WRONG_SECRET,
 };
 pub(crate) use expiry::{resolve_expiry, sweep};
 pub(crate) use inbox::{inbox, receive_delivery};
@@ -97,6 +97,11 @@ impl Shared {
     /// `scheme://host:port` of the public URL: the only `Origin` hosted-page POSTs may carry.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Wakes after every stored change (a session, a business, a delivery).
+    pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
+        self.store.subscribe()
     }
 
     pub fn wake_delivery(&self) {

@@ -273,6 +273,10 @@ impl State {
 
     // ---- faults and inbox (in memory only) ----
 
+    pub fn faults(&self) -> &HashMap<String, FaultPlan> {
+        &self.faults
+    }
+
     pub fn faults_mut(&mut self) -> &mut HashMap<String, FaultPlan> {
         if let Some(u) = self.undo.as_mut().filter(|u| u.faults.is_none()) {
             u.faults = Some(self.faults.clone());
@@ -632,12 +636,15 @@ struct Inner {
 /// The state behind its lock, with its optional database.
 pub(crate) struct Store {
     inner: Mutex<Inner>,
+    /// Bumped after every write that changed sessions, businesses or deliveries (the typed
+    /// waits of the public handle wake on it).
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl Store {
     /// An in-memory store.
     pub fn memory() -> Store {
-        Store { inner: Mutex::new(Inner { state: State::default(), db: None }) }
+        Store::with(Inner { state: State::default(), db: None })
     }
 
     /// A store backed by a SQLite file: migrates it and loads what it holds.
@@ -645,7 +652,16 @@ impl Store {
         let db = sqlite::Db::open(path)?;
         let mut state = db.load()?;
         state.dirty = Dirty::default();
-        Ok(Store { inner: Mutex::new(Inner { state, db: Some(db) }) })
+        Ok(Store::with(Inner { state, db: Some(db) }))
+    }
+
+    fn with(inner: Inner) -> Store {
+        Store { inner: Mutex::new(inner), changed: tokio::sync::watch::channel(0).0 }
+    }
+
+    /// Wakes after every write that changed something.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     /// Test hook: makes the database file behave as on a full disk (`full`), or frees space again.
@@ -679,7 +695,8 @@ impl Store {
             inner.state.dirty.deliveries = changed;
         }
         let undo = inner.state.undo.take();
-        if inner.state.is_dirty() {
+        let changed = inner.state.is_dirty();
+        if changed {
             let dirty = std::mem::take(&mut inner.state.dirty);
             if let Some(db) = &mut inner.db {
                 if let Err(e) = db.flush(&inner.state, &dirty) {
@@ -689,6 +706,10 @@ impl Store {
                     return Err(e);
                 }
             }
+        }
+        drop(guard);
+        if changed {
+            self.changed.send_modify(|n| *n = n.wrapping_add(1));
         }
         Ok(r)
     }

@@ -1,5 +1,5 @@
 //! `uip-sandbox trigger` and `uip-sandbox check-receiver` (docs/DECISIONS.md §11, "Receiver
-//! tools"): the kit's own example receiver passes every case; each deliberately broken receiver
+//! tools"): the kit's test receiver (`TestReceiver`) passes every case; each deliberately broken receiver
 //! is caught by the cases meant for its weakness and by no other; `trigger` delivers every event
 //! type with a signature `uip-webhook-verify` accepts. The binary is run end to end as well.
 
@@ -157,9 +157,9 @@ fn genuine_cases() -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn the_kits_example_receiver_passes_every_case() {
-    let verifier = Verifier::new(SECRET).unwrap();
-    let (url, _events) = uip_examples::start_receiver(verifier).await.unwrap();
+async fn the_kits_test_receiver_passes_every_case() {
+    let receiver = uip_sandbox::TestReceiver::verifying(SECRET).await;
+    let url = receiver.url().to_owned();
     let report = check_receiver(&url, &WebhookSecret::new(SECRET)).await.unwrap();
     assert!(report.passed(), "{}", report.render_table());
     let names: Vec<&str> = report.cases.iter().map(|c| c.case.as_str()).collect();
@@ -453,8 +453,9 @@ fn stdout(out: &Output) -> String {
 }
 
 #[tokio::test]
-async fn cli_check_receiver_passes_the_example_receiver_and_prints_the_table() {
-    let (url, _events) = uip_examples::start_receiver(Verifier::new(SECRET).unwrap()).await.unwrap();
+async fn cli_check_receiver_passes_the_test_receiver_and_prints_the_table() {
+    let receiver = uip_sandbox::TestReceiver::verifying(SECRET).await;
+    let url = receiver.url().to_owned();
     let out = run_cli(&["check-receiver", &url]).await;
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -496,7 +497,8 @@ async fn cli_check_receiver_json_reports_the_failed_cases_and_exits_1() {
     assert_eq!(stale["meaning"], "accepts replays from an hour ago");
 
     // A wrong secret: every genuine delivery is refused.
-    let (url, _events) = uip_examples::start_receiver(Verifier::new(SECRET).unwrap()).await.unwrap();
+    let receiver = uip_sandbox::TestReceiver::verifying(SECRET).await;
+    let url = receiver.url().to_owned();
     let out = run_cli(&["check-receiver", &url, "--json", "--secret", "uip_whsec_wrong"]).await;
     assert_eq!(out.status.code(), Some(1));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();

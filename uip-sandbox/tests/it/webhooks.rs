@@ -7,7 +7,7 @@ use common::*;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use uip_test_support::{Arrival, Receiver, Reply};
+use uip_sandbox::{Arrival, Reply, TestReceiver as Receiver};
 
 /// The shared receiver and how many of its requests the test has read.
 struct Hook {
@@ -69,7 +69,7 @@ fn assert_signed(r: &Arrival, secret: &str) {
     let ts = header(r, "x-uip-timestamp");
     assert!(ts.bytes().all(|b| b.is_ascii_digit()), "{ts}");
     // The business clock is a day ahead: a timestamp from it would be 86,400 s after arrival.
-    let skew = r.wall_s as i64 - ts.parse::<i64>().unwrap();
+    let skew = r.unix_s as i64 - ts.parse::<i64>().unwrap();
     assert!((0..=600).contains(&skew), "signed with real time, not the business clock: skew {skew}");
     let mut msg = ts.as_bytes().to_vec();
     msg.push(b'.');

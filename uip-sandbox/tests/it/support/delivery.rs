@@ -1,5 +1,5 @@
-//! Helpers of the delivery and persistence tests: the workspace's webhook receiver
-//! (`uip-test-support`: verifies and records every arrival and answers as the test tells it), a
+//! Helpers of the delivery and persistence tests: the kit's webhook receiver
+//! (`uip_sandbox::TestReceiver`: verifies and records every arrival and answers as the test tells it), a
 //! thin client for the sandbox's HTTP surface, and polling with timeouts (no fixed sleeps).
 #![allow(dead_code)]
 
@@ -17,17 +17,22 @@ pub const SECRET: &str = "uip_whsec_sandbox";
 /// How long any wait in these tests may take before it fails (generous: 2 shared cores).
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-pub use uip_test_support::receiver::{unix_now, Arrival, Reply};
+pub use uip_sandbox::{Arrival, Reply};
 
-/// The shared receiver of `uip-test-support` on `/hook`, with this module's [`PATIENCE`] for its
+/// Now, Unix seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The kit's [`uip_sandbox::TestReceiver`] on `/hook`, with this module's [`PATIENCE`] for its
 /// waits (every method of the shared receiver is reachable through `Deref`).
 pub struct Receiver {
     pub url: String,
-    inner: uip_test_support::Receiver,
+    inner: uip_sandbox::TestReceiver,
 }
 
 impl std::ops::Deref for Receiver {
-    type Target = uip_test_support::Receiver;
+    type Target = uip_sandbox::TestReceiver;
     fn deref(&self) -> &Self::Target {
         &self.inner
     }
@@ -39,7 +44,7 @@ impl Receiver {
         secret: Option<&str>,
         behavior: impl Fn(&Arrival, usize) -> Reply + Send + Sync + 'static,
     ) -> Receiver {
-        let mut builder = uip_test_support::Receiver::builder().path("/hook").reply(behavior);
+        let mut builder = uip_sandbox::TestReceiver::builder().path("/hook").reply(behavior);
         if let Some(secret) = secret {
             builder = builder.secret(secret);
         }
