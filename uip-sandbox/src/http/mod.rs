@@ -4,6 +4,7 @@
 
 mod api;
 mod control;
+mod dashboard;
 mod openapi;
 mod page;
 
@@ -307,6 +308,7 @@ fn surface(shared: Option<Arc<Shared>>) -> OpenApiRouter<Arc<Shared>> {
         .nest("/v1", v1)
         .merge(page::routes())
         .merge(control::routes())
+        .merge(dashboard::routes())
         .merge(openapi::routes())
         .routes(routes!(healthz))
 }
