@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod audits;
 mod control;
+mod dashboard;
 mod delivery;
 mod expiry;
 mod healthcheck_cli;
