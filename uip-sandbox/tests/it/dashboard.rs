@@ -153,3 +153,15 @@ async fn the_dashboard_takes_only_get() {
     let r = send(env.http.post(env.url("/_sandbox/ui"))).await;
     r.err(405, "request/method-not-allowed", None);
 }
+
+#[tokio::test]
+async fn the_business_view_carries_the_clock_offset_the_dashboard_shows() {
+    let env = start().await;
+    let v = send(env.get("/_sandbox/business")).await;
+    assert_eq!(v.ok()["clock_offset_s"], 0);
+    for seconds in [90, 3600] {
+        send(env.post("/_sandbox/clock/advance").json(&serde_json::json!({ "seconds": seconds }))).await.ok();
+    }
+    let v = send(env.get("/_sandbox/business")).await;
+    assert_eq!(v.ok()["clock_offset_s"], 3690);
+}
