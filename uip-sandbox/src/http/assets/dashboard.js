@@ -22,7 +22,6 @@
     faultChoice: new Map(), // delivery id -> the fault picked in its select
     openBodies: new Set(), // timeline items whose body is unfolded
     session: null, // the open session as the list shows it
-    wallClockOffsetS: null,
   };
 
   // ---- HTTP ------------------------------------------------------------------------------------
@@ -202,11 +201,15 @@
     showSecret($("secret-toggle").getAttribute("aria-pressed") === "true");
     setText("biz-balance", fmtCents(b.balance_cents));
     setText("biz-trust", b.trust);
-    if (typeof b.clock_offset_s === "number") {
-      setText("biz-clock", fmtOffset(b.clock_offset_s));
-    } else if (state.wallClockOffsetS !== null) {
-      setText("biz-clock", fmtOffset(state.wallClockOffsetS));
+    setText("biz-clock", fmtOffset(b.clock_offset_s));
+  }
+
+  function clearBusiness() {
+    for (const id of ["biz-name", "biz-id", "biz-key", "biz-webhook-url", "biz-balance", "biz-trust", "biz-clock"]) {
+      setText(id, null);
     }
+    $("biz-secret").dataset.secret = "";
+    showSecret(false);
   }
 
   function showSecret(show) {
@@ -273,6 +276,8 @@
 
   function openSession(id) {
     state.openId = id;
+    // The address names the open session (never the key): a reload or a shared link reopens it.
+    if (location.hash !== "#session=" + id) history.replaceState(null, "", "#session=" + encodeURIComponent(id));
     state.session = null;
     delete state.signatures.timeline;
     delete state.signatures.session;
@@ -288,8 +293,12 @@
     let s = sessions.find((x) => x.id === id);
     if (!s) {
       // Filtered out of the list: look for it among the newest sessions, unfiltered.
-      const all = await api("GET", "/_sandbox/sessions?limit=500");
-      s = ((all && all.sessions) || []).find((x) => x.id === id) || null;
+      try {
+        const all = await api("GET", "/_sandbox/sessions?limit=500");
+        s = ((all && all.sessions) || []).find((x) => x.id === id) || null;
+      } catch (_) {
+        s = null; // the list is unreadable: the timeline still shows
+      }
     }
     if (gen !== state.generation || id !== state.openId) return;
     state.session = s;
@@ -548,8 +557,8 @@
     if (button) button.disabled = true;
     notice(what + "…", "info");
     try {
-      await fn();
-      notice(what + ": done", "ok");
+      const said = await fn();
+      notice(typeof said === "string" ? said : what + ": done", "ok");
     } catch (e) {
       notice(what + ": " + errorText(e), "bad");
     } finally {
@@ -565,9 +574,10 @@
     state.generation += 1;
     state.signatures = {};
     state.openId = null;
-    state.wallClockOffsetS = null;
+    clearBusiness();
     $("session-panel").hidden = true;
     $("sessions-body").replaceChildren();
+    if (location.hash) history.replaceState(null, "", location.pathname + location.search);
     try {
       if (state.key) sessionStorage.setItem(KEY_STORE, state.key);
     } catch (_) {
@@ -635,10 +645,7 @@
       const seconds = Number($("clock-seconds").value);
       act($("clock-advance"), `advance the clock by ${seconds} s`, async () => {
         const r = await api("POST", "/_sandbox/clock/advance", { seconds });
-        // Without a clock field in the business view, the offset is what the answer shows.
-        const t = timeOf(r && r.now);
-        if (Number.isFinite(t)) state.wallClockOffsetS = Math.round((t - Date.now()) / 1000);
-        delete state.signatures.business;
+        return `clock advanced by ${seconds} s: the business's clock now reads ${fmtTime(r && r.now)}`;
       });
     });
     $("rotate-secret").addEventListener("click", () => {
@@ -670,8 +677,10 @@
     });
 
     loadPersonas();
+    const m = /^#session=([^&]+)$/.exec(location.hash);
     if (input.value) useKey(input.value);
     else $("live").textContent = "enter an API key";
+    if (m && state.key) openSession(decodeURIComponent(m[1]));
   }
 
   init();
