@@ -247,7 +247,7 @@
     $("sessions-empty").hidden = sessions.length > 0;
     for (const s of sessions) {
       const open = el("button", { type: "button", class: "link mono", text: s.id, title: "Open the timeline" });
-      open.addEventListener("click", () => openSession(s.id));
+      open.addEventListener("click", () => openSession(s.id, true));
       const row = el(
         "tr",
         {
@@ -266,7 +266,7 @@
       );
       row.addEventListener("click", (ev) => {
         if (ev.target === open) return;
-        openSession(s.id);
+        openSession(s.id, true);
       });
       body.append(row);
     }
@@ -274,7 +274,7 @@
 
   // ---- one session -----------------------------------------------------------------------------
 
-  function openSession(id) {
+  function openSession(id, scroll) {
     state.openId = id;
     // The address names the open session (never the key): a reload or a shared link reopens it.
     if (location.hash !== "#session=" + id) history.replaceState(null, "", "#session=" + encodeURIComponent(id));
@@ -285,6 +285,10 @@
     $("session-panel").hidden = false;
     $("session-id").textContent = id;
     $("timeline").replaceChildren();
+    // In one column (phone width) the session is below the list: bring it into view.
+    if (scroll && window.matchMedia("(max-width: 63.99rem)").matches) {
+      $("session-panel").scrollIntoView({ block: "start" });
+    }
     pollSoon(0);
   }
 
@@ -391,7 +395,7 @@
       const event = (parsed && parsed.event) || d.event;
       const t = first ? timeOf(first) : Infinity;
       items.push({ t, order: 1, seq: seq++, node: stateItem(first, stateChange(event, parsed && parsed.data), "event") });
-      items.push({ t, order: 2, seq: seq++, node: deliveryItem(d) });
+      items.push({ t, order: 1, seq: seq++, node: deliveryItem(d) });
     }
     items.sort((a, b) => a.t - b.t || a.order - b.order || a.seq - b.seq);
     const list = $("timeline");
