@@ -474,3 +474,132 @@ impl SimulatedUser {
         self.call(self.http.post(format!("{}/response", self.page_url)).json(body)).await
     }
 }
+
+/// The request journal and the sessions list (docs/DECISIONS.md §11) of the default business:
+/// what the code under test sent, and the sessions it made.
+impl Sandbox {
+    /// Every business-API request the default business made that the journal still keeps (the
+    /// last [`JOURNAL_CAPACITY`](crate::journal::JOURNAL_CAPACITY)), oldest first — what
+    /// `GET /_sandbox/requests` shows.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let sandbox = uip_sandbox::Sandbox::start().await;
+    /// let http = reqwest::Client::new();
+    /// http.post(format!("{}/sessions", sandbox.api_url()))
+    ///     .bearer_auth(sandbox.api_key().expose())
+    ///     .header("Idempotency-Key", "order_4815")
+    ///     .json(&serde_json::json!({"steps": [{"primitive": "age_verify", "params": {"min_age": 21}}],
+    ///                               "client_reference_id": "order_4815"}))
+    ///     .send().await.unwrap();
+    ///
+    /// let requests = sandbox.requests();
+    /// assert_eq!(requests.len(), 1);
+    /// let create = &requests[0];
+    /// assert_eq!((create.method.as_str(), create.path.as_str(), create.status), ("POST", "/v1/sessions", 200));
+    /// assert_eq!(create.idempotency_key.as_deref(), Some("order_4815"));
+    /// assert_eq!(create.json().unwrap()["client_reference_id"], "order_4815");
+    /// assert!(create.session_id.is_some()); // the session the create made
+    /// # });
+    /// ```
+    pub fn requests(&self) -> Vec<crate::journal::JournaledRequest> {
+        self.requests_matching(crate::journal::RequestFilter::new()).unwrap_or_default()
+    }
+
+    /// The default business's journaled requests that match `filter`, oldest first. A `since`
+    /// that is not a journal id (`req_…`) or a limit outside 1..=1000 is an
+    /// [`SandboxError::Api`] 400 `request/invalid-field`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use uip_sandbox::journal::RequestFilter;
+    /// let sandbox = uip_sandbox::Sandbox::start().await;
+    /// let http = reqwest::Client::new();
+    /// for _ in 0..3 {
+    ///     http.get(format!("{}/catalog", sandbox.api_url()))
+    ///         .bearer_auth(sandbox.api_key().expose())
+    ///         .send().await.unwrap();
+    /// }
+    /// let first = sandbox.requests_matching(RequestFilter::new().limit(1)).unwrap();
+    /// let rest = sandbox.requests_matching(RequestFilter::new().since(&first[0].id)).unwrap();
+    /// assert_eq!(rest.len(), 2);
+    /// assert!(sandbox.requests_matching(RequestFilter::new().limit(0)).is_err());
+    /// # });
+    /// ```
+    pub fn requests_matching(
+        &self,
+        filter: crate::journal::RequestFilter,
+    ) -> Result<Vec<crate::journal::JournaledRequest>, SandboxError> {
+        uc::requests(&self.shared, &self.credentials.business_id, &filter).map_err(api_error)
+    }
+
+    /// Forgets the default business's request journal (like `DELETE /_sandbox/requests`).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let sandbox = uip_sandbox::Sandbox::start().await;
+    /// reqwest::Client::new()
+    ///     .get(format!("{}/catalog", sandbox.api_url()))
+    ///     .bearer_auth(sandbox.api_key().expose())
+    ///     .send().await.unwrap();
+    /// assert_eq!(sandbox.requests().len(), 1);
+    /// sandbox.clear_requests();
+    /// assert!(sandbox.requests().is_empty());
+    /// # });
+    /// ```
+    pub fn clear_requests(&self) {
+        uc::clear_requests(&self.shared, &self.credentials.business_id);
+    }
+
+    /// Every session of the default business, newest first, as `GET /v1/sessions/{id}` shows
+    /// it plus the create's steps as given — what `GET /_sandbox/sessions` shows (without its
+    /// default limit). Elapsed sessions resolve first.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use uip_types::{SessionStatus, Step};
+    /// let sandbox = uip_sandbox::Sandbox::start().await;
+    /// reqwest::Client::new()
+    ///     .post(format!("{}/sessions", sandbox.api_url()))
+    ///     .bearer_auth(sandbox.api_key().expose())
+    ///     .json(&serde_json::json!({"steps": [{"primitive": "age_verify", "params": {"min_age": 21}, "gate": true}],
+    ///                               "metadata": {"cart": "c_991"}}))
+    ///     .send().await.unwrap();
+    ///
+    /// let sessions = sandbox.sessions().unwrap();
+    /// assert_eq!(sessions.len(), 1);
+    /// assert_eq!(sessions[0].view.status, SessionStatus::Created);
+    /// assert_eq!(sessions[0].steps, vec![Step::age_verify(21).gate()]);
+    /// assert_eq!(sessions[0].view.metadata.as_ref().unwrap()["cart"], "c_991");
+    /// # });
+    /// ```
+    pub fn sessions(&self) -> Result<Vec<crate::journal::SessionSummary>, SandboxError> {
+        self.sessions_matching(crate::journal::SessionFilter::new())
+    }
+
+    /// The default business's sessions that match `filter`, newest first. An unknown status or
+    /// a limit outside 1..=500 is an [`SandboxError::Api`] 400 `request/invalid-field`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use uip_sandbox::journal::SessionFilter;
+    /// let sandbox = uip_sandbox::Sandbox::start().await;
+    /// let http = reqwest::Client::new();
+    /// for order in ["order_1", "order_2"] {
+    ///     http.post(format!("{}/sessions", sandbox.api_url()))
+    ///         .bearer_auth(sandbox.api_key().expose())
+    ///         .json(&serde_json::json!({"steps": [{"primitive": "age_verify"}], "client_reference_id": order}))
+    ///         .send().await.unwrap();
+    /// }
+    /// let found = sandbox.sessions_matching(SessionFilter::new().client_reference_id("order_2")).unwrap();
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(found[0].view.client_reference_id.as_deref(), Some("order_2"));
+    /// # });
+    /// ```
+    pub fn sessions_matching(
+        &self,
+        filter: crate::journal::SessionFilter,
+    ) -> Result<Vec<crate::journal::SessionSummary>, SandboxError> {
+        uc::sessions(&self.shared, &self.credentials.business_id, &filter).map_err(api_error)
+    }
+}

@@ -51,6 +51,7 @@ pub mod fuzzing;
 mod handle;
 pub mod healthcheck;
 mod http;
+pub mod journal;
 pub mod receiver_tools;
 mod server;
 mod store;

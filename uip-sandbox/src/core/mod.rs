@@ -9,7 +9,9 @@ mod businesses;
 mod deliveries;
 mod expiry;
 mod inbox;
+mod journal;
 mod page;
+mod session_list;
 mod sessions;
 
 use tokio::sync::{watch, Notify};
@@ -24,7 +26,9 @@ pub(crate) use deliveries::{
 };
 pub(crate) use expiry::{resolve_expiry, sweep};
 pub(crate) use inbox::{inbox, receive_delivery};
+pub(crate) use journal::{business_now, clear_requests, record_request, requests, Journal};
 pub(crate) use page::{document, open, open_response, personas, respond, state, wallet_request, Responder};
+pub(crate) use session_list::sessions;
 pub(crate) use sessions::{
     create_session, decide, get_audit, get_session, simulate, CreateInput, Decision, Upload,
 };
@@ -45,6 +49,8 @@ pub(crate) struct Shared {
     /// Bumped after every successful delivery.
     pub delivered: watch::Sender<u64>,
     pub delivery_http: reqwest::Client,
+    /// The request journal (in memory only).
+    journal: Journal,
 }
 
 impl Shared {
@@ -77,6 +83,7 @@ impl Shared {
             delivery_wake: Notify::new(),
             delivered: watch::channel(0).0,
             delivery_http,
+            journal: Journal::default(),
         }
     }
 
@@ -88,6 +95,7 @@ impl Shared {
     #[cfg(any(fuzzing, feature = "fuzzing"))]
     pub fn clear(&self) {
         let _ = self.store.write(|st| *st = crate::store::State::default());
+        self.journal.clear();
     }
 }
 

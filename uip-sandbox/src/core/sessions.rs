@@ -114,6 +114,8 @@ pub(crate) struct CreateInput {
 pub(crate) struct CreateOutcome {
     pub body: String,
     pub replayed: bool,
+    /// The session made (or, on a replay, made by the original create).
+    pub session_id: Option<SessionId>,
 }
 
 /// `POST /v1/sessions` after validation: idempotency → webhook 422 → balance 402 → store.
@@ -131,7 +133,9 @@ pub(crate) fn create_session(
             if let Some(rec) = st.idempotency(key) {
                 if (now - rec.created_at).num_seconds() < IDEMPOTENCY_RETENTION_S {
                     if rec.fingerprint == input.fingerprint {
-                        return Ok(CreateOutcome { body: rec.response.clone(), replayed: true });
+                        let session_id =
+                            serde_json::from_str::<CreatedSession>(&rec.response).ok().map(|c| c.id);
+                        return Ok(CreateOutcome { body: rec.response.clone(), replayed: true, session_id });
                     }
                     return Err(ApiError::new(
                         ErrorCode::IdempotencyConflict,
@@ -193,6 +197,8 @@ pub(crate) fn create_session(
             nonce: None,
             audits: Vec::with_capacity(step_count),
             end_reason: None,
+            // Numbered by the store.
+            seq: 0,
         };
         let created = CreatedSession {
             id: id.clone(),
@@ -208,7 +214,7 @@ pub(crate) fn create_session(
                 IdempotencyRecord { fingerprint: input.fingerprint, response: body.clone(), created_at: now },
             );
         }
-        Ok(CreateOutcome { body, replayed: false })
+        Ok(CreateOutcome { body, replayed: false, session_id: Some(id) })
     })??;
     Ok(outcome)
 }

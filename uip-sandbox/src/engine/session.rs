@@ -58,6 +58,10 @@ pub(crate) struct Session {
     /// Why the session ended (failed / expired).
     #[serde(default)]
     pub end_reason: Option<String>,
+    /// Creation order in this sandbox, from 1 (the store numbers a new session; 0 in databases
+    /// written before it was kept). Orders `GET /_sandbox/sessions` within a second.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// What a shared credential did to the active step.
@@ -504,6 +508,7 @@ mod tests {
             nonce: None,
             audits: Vec::new(),
             end_reason: None,
+            seq: 0,
         }
     }
 

@@ -116,6 +116,9 @@ async fn create_session(
     if outcome.replayed {
         resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    if let Some(id) = outcome.session_id {
+        resp.extensions_mut().insert(super::journal::CreatedSessionId(id));
+    }
     Ok(resp)
 }
 

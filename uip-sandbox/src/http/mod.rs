@@ -5,6 +5,7 @@
 mod api;
 mod control;
 mod dashboard;
+mod journal;
 mod openapi;
 mod page;
 
@@ -35,6 +36,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = json_response(status, &self.body());
+        // The request journal reads the code from here (docs/DECISIONS.md §11).
+        resp.extensions_mut().insert(self.code.clone());
         if matches!(self.code, ErrorCode::TooLarge | ErrorCode::RequestTimeout) {
             // The rest of the body is never read, so the connection cannot carry another
             // request: say so (hyper then closes it), or a client reuses it and its next
@@ -302,13 +305,17 @@ fn method_not_allowed(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
 fn surface(shared: Option<Arc<Shared>>) -> OpenApiRouter<Arc<Shared>> {
     let mut v1 = api::routes();
     if let Some(shared) = shared {
-        v1 = v1.layer(middleware::from_fn_with_state(shared, inject_faults));
+        // The journal sees every request of a known business, faulted ones included.
+        v1 = v1
+            .layer(middleware::from_fn_with_state(shared.clone(), inject_faults))
+            .layer(middleware::from_fn_with_state(shared, journal::capture));
     }
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/v1", v1)
         .merge(page::routes())
         .merge(control::routes())
         .merge(dashboard::routes())
+        .merge(journal::routes())
         .merge(openapi::routes())
         .routes(routes!(healthz))
 }

@@ -71,6 +71,8 @@ pub(crate) struct State {
     /// Per business: deliveries in the order they were made (the log).
     delivery_log: HashMap<String, Vec<u64>>,
     faults: HashMap<String, FaultPlan>,
+    /// The last [`Session::seq`] given out.
+    last_session_seq: u64,
     inbox: HashMap<String, VecDeque<InboxEntry>>,
     dirty: Dirty,
 }
@@ -134,7 +136,20 @@ impl State {
         self.active.iter()
     }
 
-    pub fn insert_session(&mut self, s: Session, documents: Vec<Bytes>) {
+    /// A business's sessions, in no particular order.
+    pub fn sessions_of<'a>(&'a self, business_id: &'a str) -> impl Iterator<Item = &'a Session> + 'a {
+        self.sessions.values().filter(move |s| s.business_id == business_id)
+    }
+
+    /// Stores a session; a new one gets the next creation number ([`Session::seq`]).
+    pub fn insert_session(&mut self, mut s: Session, documents: Vec<Bytes>) {
+        match self.sessions.get(&s.id) {
+            Some(old) => s.seq = old.seq,
+            None => {
+                self.last_session_seq += 1;
+                s.seq = self.last_session_seq;
+            }
+        }
         if !documents.is_empty() {
             self.documents.insert(s.id.clone(), documents.into_iter().map(Some).collect());
             self.dirty.new_documents.push(s.id.clone());

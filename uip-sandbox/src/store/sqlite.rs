@@ -52,6 +52,7 @@ impl Db {
             if !s.status.is_terminal() {
                 state.active.insert(s.id.clone());
             }
+            state.last_session_seq = state.last_session_seq.max(s.seq);
             state.sessions.insert(s.id.clone(), s);
         }
         let mut stmt =

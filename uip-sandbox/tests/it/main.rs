@@ -12,6 +12,7 @@ mod delivery;
 mod expiry;
 mod healthcheck_cli;
 mod idempotency;
+mod journal;
 mod lifecycle;
 mod multipart;
 mod openapi;

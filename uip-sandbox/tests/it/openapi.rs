@@ -119,6 +119,13 @@ fn parse_example(schema: &str, example: &Value) -> Result<(), String> {
                 "SimulateBody" => serde_json::from_value::<SimulateRequest>(example.clone())
                     .map(|_| ())
                     .map_err(|e| e.to_string()),
+                // The journal's and the sessions list's types live in uip-sandbox.
+                "RequestJournal" => serde_json::from_value::<uip_sandbox::journal::RequestJournal>(example.clone())
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                "SessionList" => serde_json::from_value::<uip_sandbox::journal::SessionList>(example.clone())
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
                 // Shapes only the sandbox's document has (no uip-types type): their examples are
                 // checked by the JSON Schema validation alone.
                 "ClockAdvance" | "CreateSessionForm" => Ok(()),
