@@ -203,6 +203,11 @@ test("dashboard: see a session, simulate it to completion, watch deliveries, red
     }
     assert.deepEqual(await attempts(page, ids[2]), ["204"]);
     await eventually(async () => /session completed/.test(await timeline.textContent()), { what: "the state change" });
+    // Over: nothing left to simulate, no gate to decide, no hosted page to open.
+    await eventually(async () => !(await page.getByTestId("simulate").isEnabled()), { what: "simulate off once completed" });
+    assert.ok(!(await page.getByTestId("continue").isEnabled()));
+    assert.ok(!(await page.getByTestId("stop").isEnabled()));
+    assert.ok(!(await page.getByTestId("open-hosted-page").isVisible()));
     await shot(page, "dashboard-2-timeline-completed-desktop.png");
 
     // 5. Redeliver session.completed with bad_signature: the receiver refuses that attempt, the
@@ -241,6 +246,10 @@ test("dashboard: see a session, simulate it to completion, watch deliveries, red
     await waitRowStatus(page, id2, "created");
     await row(page, id2).click();
     await eventually(async () => (await page.getByTestId("session-id").textContent()) === id2, { what: "session 2 open" });
+    // Not started yet: the hosted page can be opened in a new tab (it would bind the session to it).
+    await eventually(async () => await page.getByTestId("open-hosted-page").isVisible(), { what: "the hosted-page link" });
+    assert.equal(await page.getByTestId("open-hosted-page").getAttribute("href"), `${BASE}/s/${id2}`);
+    assert.equal(await page.getByTestId("open-hosted-page").getAttribute("target"), "_blank");
     await page.getByTestId("simulate").click();
     await waitRowStatus(page, id2, "awaiting_decision");
     await eventually(async () => await page.getByTestId("stop").isEnabled(), { what: "stop enabled at the gate" });

@@ -181,7 +181,7 @@
     return steps
       .map((st, i) => {
         const mark = i === s.current_step && !["completed", "stopped", "failed", "expired"].includes(s.status) ? "▶ " : "";
-        return mark + (st.primitive || "?") + (st.gate ? " ⏸gate" : "");
+        return mark + (st.primitive || "?") + (st.gate ? " (gate)" : "");
       })
       .join(" · ");
   }
@@ -539,6 +539,8 @@
         $("live").className = "ok";
       }
     } catch (e) {
+      // A fault of the page itself (not an API answer) goes to the console too.
+      if (!(e instanceof ApiError)) console.error(e);
       if (gen === state.generation) {
         $("live").textContent = "not connected: " + errorText(e);
         $("live").className = "bad";
