@@ -100,6 +100,13 @@
     return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z").replace(/Z$/, " UTC");
   }
 
+  /** The time of day alone when it is today (UTC), else the full time. */
+  function fmtShort(iso) {
+    const full = fmtTime(iso);
+    const today = new Date().toISOString().slice(0, 10);
+    return full.startsWith(today + " ") ? full.slice(11) : full;
+  }
+
   function timeOf(iso) {
     const t = iso ? new Date(iso).getTime() : NaN;
     return Number.isNaN(t) ? Infinity : t;
@@ -246,7 +253,8 @@
     body.replaceChildren();
     $("sessions-empty").hidden = sessions.length > 0;
     for (const s of sessions) {
-      const open = el("button", { type: "button", class: "link mono", text: s.id, title: "Open the timeline" });
+      const short = s.id.length > 16 ? s.id.slice(0, 9) + "…" + s.id.slice(-4) : s.id;
+      const open = el("button", { type: "button", class: "link mono", text: short, title: s.id, "aria-label": "Open " + s.id });
       open.addEventListener("click", () => openSession(s.id, true));
       const row = el(
         "tr",
@@ -262,7 +270,7 @@
         el("td", { "data-label": "Progress" }, progressNode(s)),
         el("td", { "data-label": "Steps", text: stepsText(s) }),
         el("td", { "data-label": "Reference", class: "mono", text: s.client_reference_id || "—" }),
-        el("td", { "data-label": "Created", text: fmtTime(s.created_at) }),
+        el("td", { "data-label": "Created", text: fmtShort(s.created_at), title: fmtTime(s.created_at) }),
       );
       row.addEventListener("click", (ev) => {
         if (ev.target === open) return;
