@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Browser end-to-end test of the uip-sandbox hosted page (/s/{id}).
+# Browser end-to-end tests of the uip-sandbox hosted page (/s/{id}) and dashboard (/_sandbox/ui).
 #
 #   bash tests/browser/run.sh        (from any directory; as root on a fresh Debian machine)
 #
 # Installs Debian's chromium if /usr/bin/chromium is missing, installs playwright-core (npm ci; it never
 # downloads a browser), builds the sandbox (honours CARGO_TARGET_DIR), starts it on a free loopback port,
-# runs hosted-page.test.mjs with `node --test`, always stops the sandbox, and ends with the line
+# runs hosted-page.test.mjs and dashboard.test.mjs with `node --test` (one file at a time), always stops the sandbox, and ends with the line
 # `browser: N passed, N failed`. Exit status is non-zero on any failure.
 # Screenshots of each screen go to <workspace>/target/browser-screenshots/.
 set -uo pipefail
@@ -91,13 +91,13 @@ log "sandbox at $URL"
 # ---- 5. the test --------------------------------------------------------------------------------
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png
-log "node --test hosted-page.test.mjs"
+log "node --test hosted-page.test.mjs dashboard.test.mjs"
 START=$(date +%s)
 UIP_SANDBOX_URL="$URL" UIP_API_KEY=uip_test_sandbox UIP_SCREENSHOT_DIR="$SHOTS" CHROMIUM_PATH="$CHROMIUM_PATH" \
-  timeout 300 node --test \
+  timeout 420 node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$WORK/results.tap" \
-    "$HERE/hosted-page.test.mjs"
+    "$HERE/hosted-page.test.mjs" "$HERE/dashboard.test.mjs"
 RC=$?
 END=$(date +%s)
 PASS="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$WORK/results.tap" 2>/dev/null | tail -n 1)"

@@ -155,6 +155,7 @@ async fn main() -> ExitCode {
     println!("UIP sandbox listening on {}", sandbox.base_url());
     println!("  business API    {}", sandbox.api_url());
     println!("  API key         {}", creds.api_key.expose());
+    println!("  dashboard       {}/_sandbox/ui", sandbox.base_url());
     println!("  webhook secret  {}", creds.webhook_secret.expose());
     println!("  webhook URL     {}", creds.webhook_url.as_deref().unwrap_or("(none)"));
     println!("  inbox           {}/_sandbox/inbox", sandbox.base_url());

@@ -2,6 +2,7 @@
 //! `reset` fault (a handler's response marked [`ResetConnection`] drops the connection instead).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,11 @@ impl std::fmt::Display for ResetConnection {
 
 impl std::error::Error for ResetConnection {}
 
+/// The TCP peer of a request's connection, set as a request extension on every request: the
+/// dashboard prefills the default business's key only for a loopback peer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Peer(pub SocketAddr);
+
 /// How long a client may take to send its request headers (slow clients are cut off).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most connections served at once; further ones wait in the kernel's accept queue.
@@ -45,7 +51,7 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: w
             p = Arc::clone(&slots).acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = shutdown.changed() => break,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(s) => s,
                 Err(e) => {
@@ -61,10 +67,9 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: w
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let router = router.clone();
             async move {
-                let resp = router
-                    .oneshot(req.map(axum::body::Body::new))
-                    .await
-                    .unwrap_or_else(|e: Infallible| match e {});
+                let mut req = req.map(axum::body::Body::new);
+                req.extensions_mut().insert(Peer(peer));
+                let resp = router.oneshot(req).await.unwrap_or_else(|e: Infallible| match e {});
                 if resp.extensions().get::<ResetConnection>().is_some() {
                     return Err(ResetConnection);
                 }

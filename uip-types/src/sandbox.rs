@@ -179,6 +179,10 @@ pub struct BusinessView {
     pub balance_cents: u64,
     /// Issuer trust.
     pub trust: Trust,
+    /// How far this business's clock is ahead of real time, in seconds (the sum of its
+    /// `POST /_sandbox/clock/advance` calls; 0 when absent on the wire).
+    #[serde(default)]
+    pub clock_offset_s: i64,
 }
 
 /// `PATCH /_sandbox/business` body. `webhook_url: null` clears the URL.

@@ -5,6 +5,7 @@
 mod api;
 mod body_guard;
 mod control;
+mod dashboard;
 mod journal;
 mod openapi;
 mod page;
@@ -423,6 +424,7 @@ fn surface(shared: Option<Arc<Shared>>) -> OpenApiRouter<Arc<Shared>> {
         .nest("/v1", v1)
         .merge(pages)
         .merge(control::routes())
+        .merge(dashboard::routes())
         .merge(journal::routes())
         .merge(openapi::routes())
         .routes(routes!(healthz))

@@ -562,7 +562,7 @@ pub(super) fn business_view_example() -> Value {
     json!({
         "business_id": "biz_default", "name": "Sandbox business",
         "webhook_url": "http://127.0.0.1:8787/_sandbox/inbox", "webhook_secret": "uip_whsec_sandbox",
-        "balance_cents": 100000, "trust": "demo"
+        "balance_cents": 100000, "trust": "demo", "clock_offset_s": 0
     })
 }
 

@@ -48,6 +48,7 @@ impl Business {
             webhook_secret: self.webhook_secret.clone(),
             balance_cents: self.balance_cents,
             trust: self.trust,
+            clock_offset_s: self.clock_offset_s,
         }
     }
 }

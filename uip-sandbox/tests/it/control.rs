@@ -35,7 +35,8 @@ async fn new_businesses_have_defaults_and_are_isolated() {
     assert_eq!(
         view.ok(),
         &json!({"business_id": c["business_id"], "name": "Shop", "webhook_url": "http://127.0.0.1:9/hook",
-                "webhook_secret": c["webhook_secret"], "balance_cents": 5, "trust": "production"})
+                "webhook_secret": c["webhook_secret"], "balance_cents": 5, "trust": "production",
+                "clock_offset_s": 0})
     );
     assert!(!view.text.contains(&key), "the API key is never echoed");
 
@@ -65,7 +66,10 @@ async fn get_and_patch_business() {
     let env = start().await;
     let r = send(env.get("/_sandbox/business")).await;
     let v = r.ok().clone();
-    assert_keys(&v, &["business_id", "name", "webhook_url", "webhook_secret", "balance_cents", "trust"]);
+    assert_keys(
+        &v,
+        &["business_id", "name", "webhook_url", "webhook_secret", "balance_cents", "trust", "clock_offset_s"],
+    );
     assert_eq!(v["webhook_secret"], "uip_whsec_sandbox");
     assert_eq!(v["webhook_url"], format!("{}/_sandbox/inbox", env.sb.base_url()));
     assert!(!r.text.contains(&env.key));

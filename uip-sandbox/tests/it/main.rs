@@ -8,6 +8,7 @@ mod api;
 mod audits;
 mod control;
 mod control_api;
+mod dashboard;
 mod delivery;
 mod expiry;
 mod healthcheck_cli;

@@ -492,6 +492,11 @@ fn sandbox_businesses() {
 
     let v: BusinessView = round_trip("sandbox/business_view.json", true);
     assert_eq!(v.webhook_url, None);
+    assert_eq!(v.clock_offset_s, 3600);
+    // A view without the clock field (an older sandbox) reads as real time.
+    let mut older = fixture("sandbox/business_view.json");
+    older.as_object_mut().unwrap().remove("clock_offset_s");
+    assert_eq!(serde_json::from_value::<BusinessView>(older).unwrap().clock_offset_s, 0);
     assert!(serde_json::to_value(&v).unwrap().get("api_key").is_none());
 }
 

@@ -143,6 +143,7 @@ fn business_credentials_do_not_leak_secrets() {
         webhook_secret: WebhookSecret::new(WH_SECRET),
         balance_cents: 1,
         trust: Trust::Production,
+        clock_offset_s: 0,
     };
     assert_hidden(&format!("{view:?}"), WH_SECRET.strip_prefix("uip_whsec_").unwrap());
     // Parsed from the wire, too.
