@@ -119,32 +119,34 @@ pub(crate) fn seed_business(
     seed: SeedBusiness<'_>,
 ) -> Result<BusinessCredentials, StoreError> {
     let key_hash = hash_hex(seed.api_key);
-    let (id, creds, applied) = shared.store.write(|st| {
+    // What is logged of the settings given explicitly: no secret, no URL credentials or query.
+    let explicit = [
+        seed.webhook_secret.map(|_| "webhook_secret = [redacted]".to_owned()),
+        seed.webhook_url.as_deref().map(|u| format!("webhook_url = {}", url_for_log(u))),
+        seed.trust.map(|t| format!("trust = {}", t.as_str())),
+    ];
+    let id = shared.store.write(|st| {
         let existing = st.business_by_key(&key_hash).map(|b| b.id.clone());
         if let Some(id) = existing {
-            let mut applied = Vec::new();
             let creds = st.update_business(&id, |b| {
                 if let Some(secret) = seed.webhook_secret {
                     b.webhook_secret = secret.into();
-                    applied.push("webhook_secret = [redacted]".to_owned());
                 }
                 match &seed.webhook_url {
                     Some(url) => {
                         b.webhook_url = Some(url.clone());
                         b.follows_inbox = false;
-                        applied.push(format!("webhook_url = {}", url_for_log(url)));
                     }
                     None if b.follows_inbox => b.webhook_url = Some(seed.inbox_url.clone()),
                     None => {}
                 }
                 if let Some(trust) = seed.trust {
                     b.trust = trust;
-                    applied.push(format!("trust = {}", trust.as_str()));
                 }
                 b.credentials(seed.api_key)
             });
             if let Some(creds) = creds {
-                return (id, creds, applied);
+                return (id, creds, "stored");
             }
         }
         let (mut b, _) = new_business(
@@ -162,10 +164,11 @@ pub(crate) fn seed_business(
         let creds = b.credentials(seed.api_key);
         let id = b.id.clone();
         st.insert_business(b);
-        (id, creds, Vec::new())
-    })?;
-    for setting in applied {
-        tracing::info!(business = %id, "start-up setting applied to the stored business: {setting}");
+        (id, creds, "new")
+    });
+    let (id, creds, which) = id?;
+    for setting in explicit.into_iter().flatten() {
+        tracing::info!(business = %id, "start-up setting applied to the {which} business: {setting}");
     }
     Ok(creds)
 }
