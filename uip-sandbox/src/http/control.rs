@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{
-    self as doc, BadRequest, BodyErrors, Conflict, NotFound, ServerError, SessionPath, Unauthorized,
+    self as doc, BadRequest, BodyErrors, Busy, Conflict, NotFound, ServerError, SessionPath, Unauthorized,
     Unprocessable, TAG_CONTROL,
 };
 use super::{
@@ -66,7 +66,7 @@ async fn body_or_default<T: serde::de::DeserializeOwned + Default>(
     responses(
         (status = 200, description = "Its credentials (the only time the API key is shown).",
          body = BusinessCredentials, example = doc::business_credentials_example),
-        BodyErrors, ServerError,
+        BodyErrors, ServerError, Busy,
     )
 )]
 async fn create_business(
@@ -349,7 +349,7 @@ async fn personas() -> Response {
     request_body(content = uip_types::WebhookEvent, description = "JSON body.", example = doc::inbox_event_example),
     responses(
         (status = 204, description = "Verified and recorded."),
-        BodyErrors, Unauthorized, ServerError,
+        BodyErrors, Unauthorized, ServerError, Busy,
     )
 )]
 async fn inbox_receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {

@@ -238,6 +238,40 @@ fn error_responses(statuses: &[u16]) -> BTreeMap<String, RefOr<utoipa::openapi::
         .collect()
 }
 
+/// 503 on routes that take a body without an API key: the unauthenticated in-flight limit
+/// (docs/DECISIONS.md §11) is reached; the answer comes at once and the connection is closed.
+pub(super) struct Busy;
+
+impl IntoResponses for Busy {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        let mut answers = BTreeMap::new();
+        let example = json!({
+            "error": "too many requests without an API key are sending their bodies; retry shortly",
+            "code": "internal/unavailable",
+        });
+        let content = ContentBuilder::new()
+            .schema(Some(RefOr::Ref(Ref::from_schema_name(ApiErrorBody::name()))))
+            .example(Some(example))
+            .build();
+        let resp = ResponseBuilder::new()
+            .description(
+                "Too many requests with a body and no API key are in flight (`internal/unavailable`); \
+                 the connection is closed. Retry after the `Retry-After` seconds.",
+            )
+            .content("application/json", content)
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(text_schema())
+                    .description(Some("Seconds to wait (`1`)."))
+                    .build(),
+            )
+            .build();
+        answers.insert("503".to_owned(), RefOr::T(resp));
+        answers
+    }
+}
+
 macro_rules! error_answers {
     ($($(#[$doc:meta])* $name:ident = [$($status:literal),+];)+) => {$(
         $(#[$doc])*

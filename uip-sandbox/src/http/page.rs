@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{
-    self as doc, BadOrigin, Binding, BodyErrors, Conflict, Gone, NotFound, ServerError, SessionPath,
+    self as doc, BadOrigin, Binding, BodyErrors, Busy, Conflict, Gone, NotFound, ServerError, SessionPath,
     Unprocessable, TAG_PAGE,
 };
 use super::{html_security_headers as page_headers, ok, parse_json, read_body, Path};
@@ -325,7 +325,7 @@ async fn document(
     responses(
         (status = 200, description = "The page state after the answer, and its outcome.", body = ResponseResult,
          example = doc::response_result_example),
-        BodyErrors, BadOrigin, NotFound, Conflict, Unprocessable, ServerError,
+        BodyErrors, BadOrigin, NotFound, Conflict, Unprocessable, ServerError, Busy,
     )
 )]
 async fn response(
