@@ -105,5 +105,5 @@ const _: fn() = || {
     assert_send_sync::<std::sync::Arc<Shared>>();
 };
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod restart_props;

@@ -3,6 +3,7 @@
 //! events it produced (the outbox) land together or not at all.
 
 mod model;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -20,10 +21,16 @@ use crate::engine::session::Session;
 /// A failed write to the database file.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StoreError {
+    #[cfg(feature = "sqlite")]
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A database file was asked for, but this build has no SQLite.
+    #[cfg(not(feature = "sqlite"))]
+    #[error("this uip-sandbox was built without its `sqlite` feature; a database file needs it")]
+    NoSqlite,
     #[error("encoding: {0}")]
     Json(#[from] serde_json::Error),
+    #[cfg(feature = "sqlite")]
     #[error("migration: {0}")]
     Migration(String),
 }
@@ -382,6 +389,7 @@ impl State {
 
 struct Inner {
     state: State,
+    #[cfg(feature = "sqlite")]
     db: Option<sqlite::Db>,
 }
 
@@ -393,15 +401,28 @@ pub(crate) struct Store {
 impl Store {
     /// An in-memory store.
     pub fn memory() -> Store {
-        Store { inner: Mutex::new(Inner { state: State::default(), db: None }) }
+        Store {
+            inner: Mutex::new(Inner {
+                state: State::default(),
+                #[cfg(feature = "sqlite")]
+                db: None,
+            }),
+        }
     }
 
     /// A store backed by a SQLite file: migrates it and loads what it holds.
+    #[cfg(feature = "sqlite")]
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = sqlite::Db::open(path)?;
         let mut state = db.load()?;
         state.dirty = Dirty::default();
         Ok(Store { inner: Mutex::new(Inner { state, db: Some(db) }) })
+    }
+
+    /// Without the `sqlite` feature there is no database: asking for one is an error.
+    #[cfg(not(feature = "sqlite"))]
+    pub fn open(_path: &Path) -> Result<Store, StoreError> {
+        Err(StoreError::NoSqlite)
     }
 
     /// Runs a read-only closure under the lock.
@@ -423,12 +444,16 @@ impl Store {
         }
         if inner.state.is_dirty() {
             let dirty = std::mem::take(&mut inner.state.dirty);
+            #[cfg(feature = "sqlite")]
             if let Some(db) = &mut inner.db {
                 if let Err(e) = db.flush(&inner.state, &dirty) {
                     inner.state.dirty = dirty;
                     return Err(e);
                 }
             }
+            // Without a database the change lives in memory only.
+            #[cfg(not(feature = "sqlite"))]
+            drop(dirty);
         }
         Ok(r)
     }
