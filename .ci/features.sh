@@ -3,7 +3,7 @@
 # issue 16 point 4).
 #
 # 1. uip-sandbox as a test dependency (`default-features = false`: no clap, tracing-subscriber or
-#    SQLite) builds, starts and runs a session: `cargo check` of the library, its doctests and
+#    SQLite) builds warning-free, starts and runs a session: clippy of the library and its tests, its doctests and
 #    tests/minimal.rs (which also checks that a database path is refused without `sqlite`);
 # 2. every single feature of uip-sandbox builds on its own (`cli`, `sqlite`);
 # 3. the dependency graph of each library crate (uip-types, uip-client, uip-webhook-verify with
@@ -25,7 +25,7 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo is required" >&2; exit 1; }
 
 echo "== uip-sandbox, default features off"
-cargo check -p uip-sandbox --no-default-features --lib
+cargo clippy -p uip-sandbox --no-default-features --all-targets -- -D warnings
 cargo test -p uip-sandbox --no-default-features --test minimal
 cargo test -p uip-sandbox --no-default-features --doc
 

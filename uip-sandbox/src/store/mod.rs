@@ -94,7 +94,7 @@ impl State {
     }
 
     /// Every business, in no particular order.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sqlite"))]
     pub fn businesses(&self) -> impl Iterator<Item = &Business> {
         self.businesses.values()
     }
@@ -131,7 +131,7 @@ impl State {
     }
 
     /// Every session, in no particular order.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sqlite"))]
     pub fn sessions(&self) -> impl Iterator<Item = &Session> {
         self.sessions.values()
     }
@@ -237,7 +237,7 @@ impl State {
     }
 
     /// Every delivery, in no particular order.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sqlite"))]
     pub fn deliveries(&self) -> impl Iterator<Item = &Delivery> {
         self.deliveries.values()
     }
