@@ -197,3 +197,10 @@ pub fn refusal<T: std::fmt::Debug>(result: Result<T, uip_sandbox::SandboxError>)
         other => panic!("expected an error answer from the sandbox, got {other:?}"),
     }
 }
+
+/// The workspace README's Rust snippets, compiled (and, where they need no server of their own,
+/// run) as doctests: a README that no longer builds fails `cargo test`. The Testcontainers snippet
+/// needs a crate outside the workspace; .ci/readme-snippets.sh compiles that one.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -153,7 +153,7 @@ impl Sandbox {
     /// # });
     /// ```
     pub fn set_webhook_url(&self, url: impl Into<String>) -> Result<BusinessView, SandboxError> {
-        self.patch(BusinessPatch { webhook_url: Some(Some(url.into())), ..BusinessPatch::default() })
+        self.patch(BusinessPatch::new().with_webhook_url(Some(url.into())))
     }
 
     /// Clears the default business's webhook URL (creates then answer 422).
@@ -168,7 +168,7 @@ impl Sandbox {
     /// # });
     /// ```
     pub fn clear_webhook_url(&self) -> Result<BusinessView, SandboxError> {
-        self.patch(BusinessPatch { webhook_url: Some(None), ..BusinessPatch::default() })
+        self.patch(BusinessPatch::new().with_webhook_url(None))
     }
 
     /// Gives the default business a new webhook secret and returns it; deliveries from now on
@@ -187,8 +187,7 @@ impl Sandbox {
     /// # });
     /// ```
     pub fn rotate_webhook_secret(&self) -> Result<WebhookSecret, SandboxError> {
-        let view =
-            self.patch(BusinessPatch { rotate_webhook_secret: Some(true), ..BusinessPatch::default() })?;
+        let view = self.patch(BusinessPatch::new().rotate_webhook_secret())?;
         Ok(view.webhook_secret)
     }
 
@@ -208,7 +207,7 @@ impl Sandbox {
         if cents > uip_types::validate::MAX_BALANCE_CENTS {
             return Err(SandboxError::invalid_field("balance_cents", "balance_cents is at most 2^63 - 1"));
         }
-        self.patch(BusinessPatch { balance_cents: Some(cents), ..BusinessPatch::default() })
+        self.patch(BusinessPatch::new().with_balance_cents(cents))
     }
 
     /// Sets which issuers the default business trusts.
@@ -224,7 +223,7 @@ impl Sandbox {
     /// # });
     /// ```
     pub fn set_trust(&self, trust: Trust) -> Result<BusinessView, SandboxError> {
-        self.patch(BusinessPatch { trust: Some(trust), ..BusinessPatch::default() })
+        self.patch(BusinessPatch::new().with_trust(trust))
     }
 
     /// The built-in personas (`GET /_sandbox/personas`): their claims, device public key and

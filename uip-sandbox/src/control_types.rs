@@ -235,7 +235,7 @@ pub struct Simulate {
 
 impl Simulate {
     fn action(action: SimulateAction) -> Simulate {
-        Simulate { request: SimulateRequest { action: Some(action), ..SimulateRequest::default() } }
+        Simulate { request: SimulateRequest::new().with_action(action) }
     }
 
     /// The default persona (`jane-doe`) shares from Apple Wallet at every step until the session

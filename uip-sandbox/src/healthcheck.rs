@@ -12,6 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The `healthcheck` subcommand's arguments.
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 #[derive(clap::Args, Debug, Clone)]
 pub struct HealthcheckArgs {
     /// The sandbox's listen address (the same setting as `serve --listen`).
@@ -56,6 +58,8 @@ pub async fn check(listen: SocketAddr, timeout: Duration) -> Result<(), HealthEr
 }
 
 /// Runs the subcommand: prints the outcome and returns the process's exit status.
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub async fn run(args: &HealthcheckArgs) -> std::process::ExitCode {
     match check(args.listen, Duration::from_millis(args.timeout_ms)).await {
         Ok(()) => {

@@ -31,6 +31,21 @@
 //! #     tokio::runtime::Runtime::new().unwrap().block_on(f)
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! * `cli` (default): the `uip-sandbox` binary and what only it needs — `clap` (with it the
+//!   `*Args` types of [`receiver_tools`] and [`healthcheck`]), `tracing-subscriber`, and tokio's
+//!   `signal` and `rt-multi-thread` features.
+//! * `sqlite` (default): state in a SQLite file ([`SandboxBuilder::database`], `--db`), through
+//!   `rusqlite` with a bundled SQLite compiled from C. Without it a sandbox given a database path
+//!   does not start: [`SandboxBuilder::start`] returns [`SandboxError::Start`] naming the feature.
+//!
+//! A test needs neither: `uip-sandbox = { version = "0.1", default-features = false }` builds the
+//! library alone, with only tokio's `rt`, `net`, `time`, `sync`, `macros` and `io-util` (and no
+//! `#[tokio::main]` runtime of its own). The sandbox turns on serde_json's `preserve_order` (its
+//! answers keep the key order they are built in), which your test build then shares.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -24,6 +24,17 @@
 //! assert!(event.is_terminal());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Features
+//!
+//! None is on by default; without features the crate depends on serde, serde_json, chrono, url,
+//! sha2, hex and serde_jcs only.
+//!
+//! * `openapi`: `utoipa::ToSchema` for every wire type and [`webhook_event_schemas`], so that an
+//!   OpenAPI document built from these types cannot drift from what serde reads and writes.
+//!   Pulls in `utoipa` (its macros, `chrono` support and its own `preserve_order`, which keeps
+//!   schema properties in declaration order; it does not change `serde_json`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -42,6 +53,7 @@ mod ids;
 #[cfg(feature = "openapi")]
 mod openapi;
 #[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use openapi::webhook_event_schemas;
 mod primitive;
 mod request;

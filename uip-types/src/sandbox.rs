@@ -128,6 +128,7 @@ mod control_int {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct NewBusiness {
     /// Where webhooks go; none means creates answer 422.
     #[cfg_attr(feature = "openapi", schema(format = "uri"))]
@@ -143,6 +144,51 @@ pub struct NewBusiness {
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl NewBusiness {
+    /// Every field left out: the sandbox's defaults (no webhook URL, 100000 cents, demo trust).
+    ///
+    /// ```
+    /// use uip_types::sandbox::{NewBusiness, Trust};
+    ///
+    /// let strict = NewBusiness::new()
+    ///     .with_webhook_url("http://127.0.0.1:4000/uip-webhook")
+    ///     .with_trust(Trust::Production)
+    ///     .with_balance_cents(500)
+    ///     .with_name("strict shop");
+    /// assert_eq!(strict.trust, Some(Trust::Production));
+    /// assert_eq!(strict.webhook_url.as_deref(), Some("http://127.0.0.1:4000/uip-webhook"));
+    /// assert_eq!((strict.balance_cents, strict.name.as_deref()), (Some(500), Some("strict shop")));
+    /// assert_eq!(NewBusiness::new(), NewBusiness::default());
+    /// ```
+    pub fn new() -> Self {
+        NewBusiness::default()
+    }
+
+    /// Where its webhooks go.
+    pub fn with_webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_url = Some(url.into());
+        self
+    }
+
+    /// Its starting balance.
+    pub fn with_balance_cents(mut self, cents: u64) -> Self {
+        self.balance_cents = Some(cents);
+        self
+    }
+
+    /// Its issuer trust.
+    pub fn with_trust(mut self, trust: Trust) -> Self {
+        self.trust = Some(trust);
+        self
+    }
+
+    /// Its display name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
 }
 
 /// `POST /_sandbox/businesses` answer: the new business's credentials.
@@ -189,6 +235,7 @@ pub struct BusinessView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BusinessPatch {
     /// `Some(None)` clears, `Some(Some(url))` sets.
     #[cfg_attr(feature = "openapi", schema(format = "uri"))]
@@ -207,6 +254,59 @@ pub struct BusinessPatch {
     /// Rotate the webhook secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotate_webhook_secret: Option<bool>,
+}
+
+impl BusinessPatch {
+    /// A patch that changes nothing; add changes with the `with_…` methods.
+    ///
+    /// ```
+    /// use uip_types::sandbox::{BusinessPatch, Trust};
+    ///
+    /// let patch = BusinessPatch::new().with_webhook_url(None).with_trust(Trust::Demo).rotate_webhook_secret();
+    /// assert_eq!(
+    ///     serde_json::to_value(&patch).unwrap(),
+    ///     serde_json::json!({"webhook_url": null, "trust": "demo", "rotate_webhook_secret": true})
+    /// );
+    /// let patch = BusinessPatch::new().with_webhook_url(Some("http://127.0.0.1:4000/hook".into()))
+    ///     .with_balance_cents(0)
+    ///     .with_name("shop");
+    /// assert_eq!(patch.webhook_url, Some(Some("http://127.0.0.1:4000/hook".into())));
+    /// assert_eq!((patch.balance_cents, patch.name.as_deref()), (Some(0), Some("shop")));
+    /// assert_eq!(serde_json::to_value(BusinessPatch::new()).unwrap(), serde_json::json!({}));
+    /// ```
+    pub fn new() -> Self {
+        BusinessPatch::default()
+    }
+
+    /// Sets the webhook URL (`Some`) or clears it (`None`).
+    pub fn with_webhook_url(mut self, url: Option<String>) -> Self {
+        self.webhook_url = Some(url);
+        self
+    }
+
+    /// Sets the balance.
+    pub fn with_balance_cents(mut self, cents: u64) -> Self {
+        self.balance_cents = Some(cents);
+        self
+    }
+
+    /// Sets the issuer trust.
+    pub fn with_trust(mut self, trust: Trust) -> Self {
+        self.trust = Some(trust);
+        self
+    }
+
+    /// Sets the display name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Rotates the webhook secret.
+    pub fn rotate_webhook_secret(mut self) -> Self {
+        self.rotate_webhook_secret = Some(true);
+        self
+    }
 }
 
 mod double_option {
@@ -317,10 +417,26 @@ pub enum DeliveryFault {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RedeliverRequest {
     /// The fault to inject.
     #[serde(default)]
     pub fault: DeliveryFault,
+}
+
+impl RedeliverRequest {
+    /// A redelivery with this fault ([`DeliveryFault::None`] for a normal one).
+    ///
+    /// ```
+    /// use uip_types::sandbox::{DeliveryFault, RedeliverRequest};
+    ///
+    /// let r = RedeliverRequest::new(DeliveryFault::StaleTimestamp);
+    /// assert_eq!(serde_json::to_value(&r).unwrap(), serde_json::json!({"fault": "stale_timestamp"}));
+    /// assert_eq!(RedeliverRequest::new(DeliveryFault::None), RedeliverRequest::default());
+    /// ```
+    pub fn new(fault: DeliveryFault) -> Self {
+        RedeliverRequest { fault }
+    }
 }
 
 /// What the simulated user does with the wallet.
@@ -365,6 +481,7 @@ impl SimulateAction {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SimulateRequest {
     /// Persona id (default `jane-doe`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -379,6 +496,53 @@ pub struct SimulateRequest {
     #[cfg_attr(feature = "openapi", schema(format = Int64, minimum = 0, maximum = 4_294_967_295_u64))]
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "control_int::steps")]
     pub steps: Option<u32>,
+}
+
+impl SimulateRequest {
+    /// Every field left out: `jane-doe` shares with `apple-wallet` until the session pauses or ends.
+    ///
+    /// ```
+    /// use uip_types::sandbox::{SimulateAction, SimulateRequest};
+    /// use uip_types::WalletId;
+    ///
+    /// let r = SimulateRequest::new()
+    ///     .with_persona("minor")
+    ///     .with_wallet(WalletId::GoogleWallet)
+    ///     .with_action(SimulateAction::Decline)
+    ///     .with_steps(1);
+    /// assert_eq!(
+    ///     serde_json::to_value(&r).unwrap(),
+    ///     serde_json::json!({"persona": "minor", "wallet": "google-wallet", "action": "decline", "steps": 1})
+    /// );
+    /// assert_eq!(serde_json::to_value(SimulateRequest::new()).unwrap(), serde_json::json!({}));
+    /// ```
+    pub fn new() -> Self {
+        SimulateRequest::default()
+    }
+
+    /// The persona who answers.
+    pub fn with_persona(mut self, persona: impl Into<String>) -> Self {
+        self.persona = Some(persona.into());
+        self
+    }
+
+    /// The wallet it answers with.
+    pub fn with_wallet(mut self, wallet: WalletId) -> Self {
+        self.wallet = Some(wallet);
+        self
+    }
+
+    /// Share, decline, or fail the step with `internal_error`.
+    pub fn with_action(mut self, action: SimulateAction) -> Self {
+        self.action = Some(action);
+        self
+    }
+
+    /// How many steps to answer.
+    pub fn with_steps(mut self, steps: u32) -> Self {
+        self.steps = Some(steps);
+        self
+    }
 }
 
 /// `POST /_sandbox/faults` body and answer.

@@ -88,6 +88,7 @@ impl<K: AsRef<str>, V: AsRef<[u8]>> HeaderSource for BTreeMap<K, V> {
 }
 
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 impl HeaderSource for http::HeaderMap {
     fn header(&self, name: &str) -> Option<&[u8]> {
         use http::HeaderName;
@@ -109,6 +110,7 @@ impl HeaderSource for http::HeaderMap {
 }
 
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 impl<B> HeaderSource for http::Request<B> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers().header(name)

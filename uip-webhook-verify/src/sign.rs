@@ -177,6 +177,7 @@ impl SignedHeaders {
     /// # Ok::<(), http::header::InvalidHeaderValue>(())
     /// ```
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn to_header_map(&self) -> Result<http::HeaderMap, http::header::InvalidHeaderValue> {
         let mut map = http::HeaderMap::with_capacity(4);
         for (name, value) in self.pairs() {

@@ -323,6 +323,7 @@ impl Verifier {
     /// # Ok::<(), uip_webhook_verify::VerifyError>(())
     /// ```
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn verify_request<B: AsRef<[u8]>>(
         &self,
         request: &http::Request<B>,
@@ -347,6 +348,7 @@ impl Verifier {
     /// # Ok::<(), uip_webhook_verify::VerifyError>(())
     /// ```
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn verify_request_signature<B: AsRef<[u8]>>(
         &self,
         request: &http::Request<B>,

@@ -130,7 +130,7 @@ const _: fn() = || {
     assert_send_sync::<std::sync::Arc<Shared>>();
 };
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod disk_full;
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod restart_props;

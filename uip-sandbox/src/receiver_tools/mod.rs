@@ -5,7 +5,7 @@
 //! Bodies are built from the `uip-types` structs the sandbox sends and serialized as its outbox
 //! does; every signature comes from `uip-webhook-verify`'s signer; the faults are the redeliver
 //! route's (docs/DECISIONS.md §8). The binary's `trigger` and `check-receiver` subcommands are
-//! [`TriggerArgs`] and [`CheckArgs`].
+//! `TriggerArgs` and `CheckArgs` (feature `cli`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,11 +27,15 @@ mod events;
 mod send;
 mod trigger;
 
+#[cfg(feature = "cli")]
 use std::io::Write as _;
+#[cfg(feature = "cli")]
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "cli")]
 use uip_types::sandbox::DeliveryFault;
+#[cfg(feature = "cli")]
 use uip_types::{Primitive, WebhookSecret};
 
 pub use check::{
@@ -50,14 +54,18 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+#[cfg(feature = "cli")]
 fn parse_secret(s: &str) -> Result<WebhookSecret, std::convert::Infallible> {
     Ok(WebhookSecret::new(s))
 }
 
 /// Exit status of a run whose options were refused.
+#[cfg(feature = "cli")]
 const USAGE: u8 = 2;
 
 /// `uip-sandbox trigger EVENT --to URL …`: the arguments, and the run.
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 #[derive(clap::Args, Debug, Clone)]
 pub struct TriggerArgs {
     /// step.completed, session.completed, session.stopped, session.failed or session.expired.
@@ -83,6 +91,7 @@ pub struct TriggerArgs {
     pub fault: DeliveryFault,
 }
 
+#[cfg(feature = "cli")]
 impl TriggerArgs {
     /// Sends the delivery and prints what the receiver answered. Exit status 0 when every POST
     /// was answered 2xx, 1 otherwise, 2 when nothing could be sent (bad URL or options).
@@ -108,6 +117,8 @@ impl TriggerArgs {
 }
 
 /// `uip-sandbox check-receiver URL [--secret S] [--json]`: the arguments, and the run.
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
     /// The receiver's URL.
@@ -121,6 +132,7 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
+#[cfg(feature = "cli")]
 impl CheckArgs {
     /// Runs every case and prints the table (or JSON). Exit status 0 only when every case
     /// passed, 1 otherwise, 2 for a bad URL.
@@ -147,6 +159,7 @@ impl CheckArgs {
 }
 
 /// Writes to stdout without panicking when it is closed (`| head`).
+#[cfg(feature = "cli")]
 fn print_out(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());

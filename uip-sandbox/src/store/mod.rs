@@ -3,6 +3,7 @@
 //! events it produced (the outbox) land together or not at all.
 
 mod model;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -20,10 +21,16 @@ use crate::engine::session::Session;
 /// A failed write to the database file.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StoreError {
+    #[cfg(feature = "sqlite")]
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A database file was asked for, but this build has no SQLite.
+    #[cfg(not(feature = "sqlite"))]
+    #[error("this uip-sandbox was built without its `sqlite` feature; a database file needs it")]
+    NoSqlite,
     #[error("encoding: {0}")]
     Json(#[from] serde_json::Error),
+    #[cfg(feature = "sqlite")]
     #[error("migration: {0}")]
     Migration(String),
     /// The file is neither empty nor a sandbox database; it was left untouched.
@@ -124,7 +131,7 @@ impl State {
     }
 
     /// Every business, in no particular order.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sqlite"))]
     pub fn businesses(&self) -> impl Iterator<Item = &Business> {
         self.businesses.values()
     }
@@ -173,7 +180,7 @@ impl State {
     }
 
     /// Every session, in no particular order.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sqlite"))]
     pub fn sessions(&self) -> impl Iterator<Item = &Session> {
         self.sessions.values()
     }
@@ -304,7 +311,7 @@ impl State {
     }
 
     /// Every delivery, in no particular order.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sqlite"))]
     pub fn deliveries(&self) -> impl Iterator<Item = &Delivery> {
         self.deliveries.values()
     }
@@ -630,7 +637,17 @@ impl State {
 
 struct Inner {
     state: State,
+    #[cfg(feature = "sqlite")]
     db: Option<sqlite::Db>,
+}
+
+impl Inner {
+    fn has_db(&self) -> bool {
+        #[cfg(feature = "sqlite")]
+        return self.db.is_some();
+        #[cfg(not(feature = "sqlite"))]
+        false
+    }
 }
 
 /// The state behind its lock, with its optional database.
@@ -644,10 +661,15 @@ pub(crate) struct Store {
 impl Store {
     /// An in-memory store.
     pub fn memory() -> Store {
-        Store::with(Inner { state: State::default(), db: None })
+        Store::with(Inner {
+            state: State::default(),
+            #[cfg(feature = "sqlite")]
+            db: None,
+        })
     }
 
     /// A store backed by a SQLite file: migrates it and loads what it holds.
+    #[cfg(feature = "sqlite")]
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = sqlite::Db::open(path)?;
         let mut state = db.load()?;
@@ -666,12 +688,18 @@ impl Store {
 
     /// Test hook: makes the database file behave as on a full disk (`full`), or frees space again.
     /// An in-memory store ignores it.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sqlite"))]
     pub fn set_full(&self, full: bool) -> Result<(), StoreError> {
         match &self.inner.lock().db {
             Some(db) => db.set_full(full),
             None => Ok(()),
         }
+    }
+
+    /// Without the `sqlite` feature there is no database: asking for one is an error.
+    #[cfg(not(feature = "sqlite"))]
+    pub fn open(_path: &Path) -> Result<Store, StoreError> {
+        Err(StoreError::NoSqlite)
     }
 
     /// Runs a read-only closure under the lock.
@@ -687,7 +715,7 @@ impl Store {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
         // Only a database write can fail: an in-memory store keeps no journal.
-        inner.state.undo = inner.db.is_some().then(Undo::default);
+        inner.state.undo = inner.has_db().then(Undo::default);
         let r = f(&mut inner.state);
         if !inner.state.dirty.deliveries.is_empty() {
             let changed = std::mem::take(&mut inner.state.dirty.deliveries);
@@ -698,6 +726,7 @@ impl Store {
         let changed = inner.state.is_dirty();
         if changed {
             let dirty = std::mem::take(&mut inner.state.dirty);
+            #[cfg(feature = "sqlite")]
             if let Some(db) = &mut inner.db {
                 if let Err(e) = db.flush(&inner.state, &dirty) {
                     if let Some(undo) = undo {
@@ -706,6 +735,9 @@ impl Store {
                     return Err(e);
                 }
             }
+            // Without a database the change lives in memory only.
+            #[cfg(not(feature = "sqlite"))]
+            drop((dirty, undo));
         }
         drop(guard);
         if changed {

@@ -768,9 +768,7 @@ async fn sessions_of_different_businesses_do_not_wait_for_each_other() {
     let accepting = Receiver::ok(None).await;
     let sandbox = Sandbox::builder().webhook_url(&refusing.url).retry_base(ms(50)).start().await.unwrap();
     let api_a = Api::new(sandbox.base_url(), KEY);
-    let b = sandbox
-        .create_business(NewBusiness { webhook_url: Some(accepting.url.clone()), ..Default::default() })
-        .unwrap();
+    let b = sandbox.create_business(NewBusiness::new().with_webhook_url(accepting.url.clone())).unwrap();
     accepting.set_secret(b.webhook_secret.expose());
     let api_b = api_a.as_business(b.api_key.expose());
     let stuck = api_a.create_steps(&["identify"]).await;

@@ -356,12 +356,13 @@ async fn a_library_sandbox_restarted_on_its_database_keeps_its_state() {
     let signing = v["id"].as_str().unwrap().to_owned();
     // Another business, with its own session.
     let other = sandbox
-        .create_business(NewBusiness {
-            webhook_url: Some(format!("{}/_sandbox/inbox", sandbox.base_url())),
-            balance_cents: Some(5000),
-            trust: Some(Trust::Production),
-            name: Some("Other Co".into()),
-        })
+        .create_business(
+            NewBusiness::new()
+                .with_webhook_url(format!("{}/_sandbox/inbox", sandbox.base_url()))
+                .with_balance_cents(5000)
+                .with_trust(Trust::Production)
+                .with_name("Other Co"),
+        )
         .unwrap();
     let api_other = api.as_business(other.api_key.expose());
     let theirs = api_other.create_steps(&["age_verify"]).await;
