@@ -1,4 +1,5 @@
-//! Scenario 4: `GET /v1/sessions/{id}` requests per second vs wiremock serving the same body.
+//! Scenario 4: `GET /v1/sessions/{id}` requests per second vs wiremock serving the same body, and
+//! vs a bare hyper server serving it (`get_rps_limit`: the HTTP stack's own ceiling).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use tokio::task::JoinSet;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::bare::BareServer;
 use crate::harness::{Bench, Storage};
 use crate::report::{Row, Target};
 use crate::Result;
@@ -69,17 +71,19 @@ pub async fn run(concurrency: usize, secs: f64) -> Result<Vec<Row>> {
         .mount(&server)
         .await;
     let mock_url = format!("{}{mock_path}", server.uri());
+    let bare = BareServer::start(mock_path.clone(), body.clone()).await?;
+    let bare_url = format!("{}{mock_path}", bare.uri());
 
     let warm = Duration::from_millis(500);
-    for url in [&urls[0], &urls[1], &mock_url] {
+    for url in [&urls[0], &urls[1], &mock_url, &bare_url] {
         hammer(&http, url, &key, concurrency, warm).await;
     }
     // Alternating rounds, so drift in machine load falls on all sides alike.
     let rounds = 2;
     let slice = Duration::from_secs_f64(secs / rounds as f64);
-    let mut totals = [(0u64, 0u64, Duration::ZERO); 3];
+    let mut totals = [(0u64, 0u64, Duration::ZERO); 4];
     for _ in 0..rounds {
-        for (i, url) in [&urls[0], &mock_url, &urls[1]].into_iter().enumerate() {
+        for (i, url) in [&urls[0], &mock_url, &urls[1], &bare_url].into_iter().enumerate() {
             let (ok, bad, el) = hammer(&http, url, &key, concurrency, slice).await;
             totals[i].0 += ok;
             totals[i].1 += bad;
@@ -87,19 +91,34 @@ pub async fn run(concurrency: usize, secs: f64) -> Result<Vec<Row>> {
         }
     }
     let rps = |t: (u64, u64, Duration)| t.0 as f64 / t.2.as_secs_f64();
-    let (ours, wm, ours_db) = (rps(totals[0]), rps(totals[1]), rps(totals[2]));
+    let (ours, wm, ours_db, limit) = (rps(totals[0]), rps(totals[1]), rps(totals[2]), rps(totals[3]));
     let errors: u64 = totals.iter().map(|t| t.1).sum();
+    const LIMIT: &str = "bare hyper server, same bytes";
     Ok(vec![
         Row::new("get_rps", "req/s", ours)
             .baseline("wiremock canned GET", wm)
             .target(Target::RatioAtLeast(1.0))
             .note(format!(
-                "{concurrency} tasks, one shared reqwest::Client, {secs:.0} s per side in {rounds} alternating rounds, \
-                 {} byte body, {errors} errors; wiremock serves its mocks on its own server thread",
+                "{concurrency} tasks, one shared reqwest::Client, {secs:.0} s per side in {rounds} alternating rounds \
+                 (sandbox in memory, wiremock, sandbox with SQLite, bare hyper), {} byte body, {errors} errors \
+                 over all four sides; wiremock serves its mocks on its own server thread",
                 body.len()
             )),
-        Row::new("get_rps_sqlite", "req/s", ours_db)
-            .baseline("wiremock canned GET", wm)
-            .note("the same GET against a sandbox with a database file (each GET currently rewrites the session row)"),
+        Row::new("get_rps_sqlite", "req/s", ours_db).baseline("wiremock canned GET", wm).note(
+            "the same GET against a sandbox with a database file: a read takes the store lock and \
+             renders from memory, it writes nothing to SQLite (since 39fa282)",
+        ),
+        Row::new("get_rps_limit", "req/s", ours)
+            .baseline(LIMIT, limit)
+            .target(Target::RatioAtLeast(0.8))
+            .note(
+                "the sandbox's GET (in memory) as a share of the HTTP stack's ceiling: baseline_value is a \
+                 bare hyper-util server (no router, middleware or state) answering the same bytes for the \
+                 same path, same client and concurrency, in the same rounds",
+            ),
+        Row::new("get_rps_sqlite_limit", "req/s", ours_db)
+            .baseline(LIMIT, limit)
+            .target(Target::RatioAtLeast(0.8))
+            .note("the same with SQLite: get_rps_sqlite over the bare hyper server's rate"),
     ])
 }

@@ -5,6 +5,7 @@
 //! Scenario names for `--only`: memory, start, flow_latency, throughput_memory,
 //! throughput_sqlite, webhook_latency, get_rps, verify.
 
+mod bare;
 mod flows;
 mod get_rps;
 mod harness;
