@@ -3,9 +3,11 @@
 //! `cargo run --release -p uip-bench -- [--quick] [--only NAME[,NAME…]]` runs every scenario in
 //! one process, prints a table and writes `target/uip-bench.json` at the workspace root.
 //! Scenario names for `--only`: memory, start, flow_latency, throughput_memory,
-//! throughput_sqlite, webhook_latency, get_rps, verify.
+//! throughput_sqlite, webhook_latency, get_rps, verify, build_time.
+//! `--build-time` adds the cold-build comparison (minutes; never in `--quick` or by default).
 
 mod bare;
+mod build_time;
 mod flows;
 mod get_rps;
 mod harness;
@@ -83,17 +85,19 @@ fn main() {
 fn real_main() -> Result<()> {
     let mut quick = false;
     let mut only: Option<Vec<String>> = None;
+    let mut build_time = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--build-time" => build_time = true,
             "--only" => {
                 let v = args.next().ok_or("--only needs a comma-separated list of scenarios")?;
                 only = Some(v.split(',').map(str::to_owned).collect());
             }
             "-h" | "--help" => {
                 println!(
-                    "uip-bench [--quick] [--only memory,start,flow_latency,throughput_memory,throughput_sqlite,webhook_latency,get_rps,verify]"
+                    "uip-bench [--quick] [--build-time] [--only memory,start,flow_latency,throughput_memory,throughput_sqlite,webhook_latency,get_rps,verify,build_time]"
                 );
                 return Ok(());
             }
@@ -101,6 +105,8 @@ fn real_main() -> Result<()> {
         }
     }
     let wants = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
+    // The cold builds: only when asked for, by flag or by name.
+    let build_time = build_time || only.as_ref().is_some_and(|o| o.iter().any(|x| x == "build_time"));
     let plan = Plan::new(quick);
     let began = Instant::now();
     let load_before = loadavg();
@@ -155,6 +161,12 @@ fn real_main() -> Result<()> {
         eprintln!("{:.1} s", t.elapsed().as_secs_f64());
     }
     drop(rt);
+    if build_time {
+        eprint!("[uip-bench] build_time … ");
+        let t = Instant::now();
+        rows.extend(build_time::run(&workspace_root())?);
+        eprintln!("{:.1} s", t.elapsed().as_secs_f64());
+    }
 
     let meta = serde_json::json!({
         "mode": if plan.quick { "quick" } else { "full" },
@@ -199,10 +211,15 @@ async fn step(
     Ok(())
 }
 
-/// `target/uip-bench.json` at the workspace root (this crate's parent directory).
-fn json_path() -> PathBuf {
+/// The workspace root (this crate's parent directory).
+fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(&manifest).join("target").join("uip-bench.json")
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// `target/uip-bench.json` at the workspace root.
+fn json_path() -> PathBuf {
+    workspace_root().join("target").join("uip-bench.json")
 }
 
 fn loadavg() -> String {
