@@ -15,20 +15,33 @@ use tokio::task::JoinHandle;
 
 use crate::Result;
 
-/// A running bare server; aborted when dropped.
+/// A running bare server on a runtime of its own (as wiremock's servers and the sandbox's pooled
+/// servers have: none of them shares the load generator's workers); stopped when dropped.
 pub struct BareServer {
     addr: SocketAddr,
     task: JoinHandle<()>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl BareServer {
     /// Serves `body` (as `application/json`) for `GET {path}` and an empty 404 for anything else,
     /// with the same connection setup as the sandbox's accept loop (hyper-util's auto builder,
     /// `TCP_NODELAY`, keep-alive), one task per connection.
-    pub async fn start(path: String, body: Bytes) -> Result<BareServer> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+    pub fn start(path: String, body: Bytes) -> Result<BareServer> {
+        // The same worker count as the sandbox's pooled servers (uip-sandbox/src/pool.rs).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(4))
+            .thread_name("bare-hyper")
+            .enable_all()
+            .build()?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
+        let listener = {
+            let _in_runtime = runtime.enter();
+            TcpListener::from_std(listener)?
+        };
+        let task = runtime.spawn(async move {
             let builder = Builder::new(TokioExecutor::new());
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
@@ -50,7 +63,7 @@ impl BareServer {
                 });
             }
         });
-        Ok(BareServer { addr, task })
+        Ok(BareServer { addr, task, runtime: Some(runtime) })
     }
 
     /// `http://127.0.0.1:port`.
@@ -62,5 +75,8 @@ impl BareServer {
 impl Drop for BareServer {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }

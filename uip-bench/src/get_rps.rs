@@ -71,7 +71,7 @@ pub async fn run(concurrency: usize, secs: f64) -> Result<Vec<Row>> {
         .mount(&server)
         .await;
     let mock_url = format!("{}{mock_path}", server.uri());
-    let bare = BareServer::start(mock_path.clone(), body.clone()).await?;
+    let bare = BareServer::start(mock_path.clone(), body.clone())?;
     let bare_url = format!("{}{mock_path}", bare.uri());
 
     let warm = Duration::from_millis(500);
@@ -114,7 +114,8 @@ pub async fn run(concurrency: usize, secs: f64) -> Result<Vec<Row>> {
             .note(
                 "the sandbox's GET (in memory) as a share of the HTTP stack's ceiling: baseline_value is a \
                  bare hyper-util server (no router, middleware or state) answering the same bytes for the \
-                 same path, same client and concurrency, in the same rounds",
+                 same path, same client and concurrency, in the same rounds, on a runtime of its own \
+                 (as the sandbox's pooled server and wiremock's have)",
             ),
         Row::new("get_rps_sqlite_limit", "req/s", ours_db)
             .baseline(LIMIT, limit)
