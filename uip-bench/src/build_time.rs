@@ -12,10 +12,9 @@ use std::time::Instant;
 use crate::report::{Row, Target};
 use crate::Result;
 
-/// The `uip-sandbox` features a test needs. `None`: the crate's defaults. When the crate splits
-/// its binary's dependencies off (`cli`, `sqlite` features), this becomes `Some(&[])` or the few
-/// a test needs, and the dependency is declared with `default-features = false`.
-const SANDBOX_FEATURES: Option<&[&str]> = None;
+/// The `uip-sandbox` features a test needs. `None`: the crate's defaults. `Some(&[])`: what the
+/// README's test section declares — `default-features = false` (no `cli`, no `sqlite`).
+const SANDBOX_FEATURES: Option<&[&str]> = Some(&[]);
 
 /// One variant of the test crate.
 struct Variant {

@@ -128,10 +128,12 @@ pub(crate) fn seed_business(
     let id = shared.store.write(|st| {
         let existing = st.business_by_key(&key_hash).map(|b| b.id.clone());
         if let Some(id) = existing {
-            let creds = st.update_business(&id, |b| {
-                if let Some(secret) = seed.webhook_secret {
-                    b.webhook_secret = secret.into();
-                }
+            let refreshed = st.update_business(&id, |b| {
+                // A changed secret: deliveries already signed with the old one keep it (pinned).
+                let old = seed
+                    .webhook_secret
+                    .filter(|secret| b.webhook_secret.expose() != *secret)
+                    .map(|secret| std::mem::replace(&mut b.webhook_secret, secret.into()));
                 match &seed.webhook_url {
                     Some(url) => {
                         b.webhook_url = Some(url.clone());
@@ -143,9 +145,12 @@ pub(crate) fn seed_business(
                 if let Some(trust) = seed.trust {
                     b.trust = trust;
                 }
-                b.credentials(seed.api_key)
+                (b.credentials(seed.api_key), old)
             });
-            if let Some(creds) = creds {
+            if let Some((creds, old)) = refreshed {
+                if let Some(old) = old {
+                    st.pin_delivered_secrets(&id, &old);
+                }
                 return (id, creds, "stored");
             }
         }
@@ -225,9 +230,16 @@ pub(crate) fn patch_business(
                 b.name = n;
             }
             if patch.rotate_webhook_secret == Some(true) {
-                b.webhook_secret = random_base62("uip_whsec_", 32).into();
+                let old = std::mem::replace(&mut b.webhook_secret, random_base62("uip_whsec_", 32).into());
+                return (b.view(), Some(old));
             }
-            b.view()
+            (b.view(), None)
+        })
+        .map(|(view, old)| {
+            if let Some(old) = old {
+                st.pin_delivered_secrets(biz, &old);
+            }
+            view
         })
     })?;
     view.ok_or_else(|| ApiError::not_found("business"))

@@ -20,7 +20,7 @@ pub(crate) fn deliveries(shared: &Shared, biz: &str, session_id: Option<&str>) -
     shared.store.read(|st| DeliveryLog {
         deliveries: st
             .deliveries_of(biz)
-            .filter(|d| session_id.is_none_or(|s| d.session_id == s))
+            .filter(|d| session_id.is_none_or(|s| d.session_id() == s))
             .map(|d| d.log_entry())
             .collect(),
     })
@@ -49,7 +49,7 @@ pub(crate) fn redeliver(
         let real_now = clock::real_now();
         let d = st.delivery(seq).filter(|d| d.business_id == biz)?;
         let was_open = d.is_open();
-        let sid = d.session_id.clone();
+        let sid = uip_types::SessionId::from(d.session_id());
         let entry = st.update_delivery(seq, |d| {
             d.status = DeliveryStatus::Pending;
             d.fault = (fault != DeliveryFault::None).then_some(fault);
@@ -99,7 +99,7 @@ pub(crate) fn take_due<P>(
             seq,
             url: business.and_then(|b| b.webhook_url.clone()),
             secret: business.map(|b| b.webhook_secret.clone()).unwrap_or_else(|| WRONG_SECRET.into()),
-            event: d.event.clone(),
+            event: d.event().to_owned(),
             delivery_id: d.delivery_id.clone(),
             body: bytes::Bytes::from(d.body.clone()),
             fault: d.fault,
@@ -150,12 +150,17 @@ pub(crate) fn record_attempts(shared: &Shared, job: &DueAttempt, attempts: Vec<A
             Failed,
             Retry(Timestamp),
         }
+        // The secret is kept on the delivery only when it is not the business's current one.
+        let secret_is_current = st
+            .delivery(seq)
+            .and_then(|d| st.business(&d.business_id))
+            .is_some_and(|b| b.webhook_secret.expose() == job.secret.expose());
         let Some((sid, next)) = st.update_delivery(seq, |d| {
             // A redelivery asked for while this attempt was in flight starts a new round.
             let redelivered = attempts.first().is_some_and(|(a, _)| d.round_started_at > a.at);
             d.attempts.reserve_exact(attempts.len());
             d.attempts.extend(attempts.into_iter().map(|(a, _)| a));
-            let sid = d.session_id.clone();
+            let sid = uip_types::SessionId::from(d.session_id());
             if ok && redelivered {
                 // Send it once more, as asked: the store schedules the open head for now.
                 d.status = DeliveryStatus::Pending;
@@ -163,8 +168,10 @@ pub(crate) fn record_attempts(shared: &Shared, job: &DueAttempt, attempts: Vec<A
                 return (sid, Next::Again);
             }
             if ok {
-                d.delivered_signature = last.and_then(|(_, signed)| signed);
-                d.delivered_secret = Some(job.secret.clone());
+                d.delivered_signature = last
+                    .and_then(|(_, signed)| signed)
+                    .and_then(|(ts, sig)| Some((ts, crate::store::Signature::from_hex(&sig)?)));
+                d.delivered_secret = (!secret_is_current).then(|| job.secret.clone());
                 d.status = DeliveryStatus::Delivered;
                 d.next_attempt_at = None;
                 return (sid, Next::Delivered);
@@ -244,16 +251,16 @@ pub(crate) fn next_delivered(
         let biz = &st.session(session_id)?.business_id;
         let current = st.business(biz)?.webhook_secret.clone();
         let events =
-            st.deliveries_of(biz).filter(|d| d.session_id == session_id && !returned.contains(&d.seq));
+            st.deliveries_of(biz).filter(|d| d.session_id() == session_id && !returned.contains(&d.seq));
         for d in events {
             match d.status {
                 DeliveryStatus::Delivered => {
                     return Some(DeliveredEvent {
                         seq: d.seq,
                         body: d.body.clone(),
-                        event: d.event.clone(),
+                        event: d.event().to_owned(),
                         delivery_id: d.delivery_id.clone(),
-                        signed: d.delivered_signature.clone(),
+                        signed: d.delivered_signature.map(|(ts, sig)| (ts, sig.to_hex())),
                         secret: d.delivered_secret.clone().unwrap_or(current),
                     })
                 }

@@ -12,9 +12,9 @@ use std::path::Path;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use uip_types::sandbox::{DeliveryStatus, FaultPlan, InboxEntry};
-use uip_types::{SessionId, Timestamp, WebhookEvent};
+use uip_types::{SessionId, Timestamp, WebhookEvent, WebhookSecret};
 
-pub(crate) use model::{Business, Delivery, IdempotencyRecord};
+pub(crate) use model::{Business, Delivery, IdempotencyRecord, Signature};
 
 use crate::engine::session::Session;
 
@@ -57,10 +57,10 @@ struct Undo {
     businesses: HashMap<String, Option<Business>>,
     /// API key hash → business id, as it was.
     keys: HashMap<String, Option<String>>,
-    sessions: HashMap<SessionId, Option<Session>>,
+    sessions: HashMap<SessionId, Option<Box<Session>>>,
     documents: HashMap<SessionId, Option<Vec<Option<Bytes>>>>,
     idempotency: HashMap<(String, String), Option<IdempotencyRecord>>,
-    deliveries: HashMap<u64, Option<Delivery>>,
+    deliveries: HashMap<u64, Option<Box<Delivery>>>,
     delivery_ids: HashMap<String, Option<u64>>,
     /// Length of a business's delivery log before.
     delivery_log: HashMap<String, usize>,
@@ -90,13 +90,15 @@ pub(crate) struct State {
     businesses: HashMap<String, Business>,
     /// API key hash → business id.
     keys: HashMap<String, String>,
-    sessions: HashMap<SessionId, Session>,
+    /// Boxed, as are deliveries: a map's buckets are sized for the value and kept partly empty,
+    /// so a pointer per bucket costs less than the value itself (BENCHMARKS.md, memory).
+    sessions: HashMap<SessionId, Box<Session>>,
     /// Document bytes per session (None once purged).
     documents: HashMap<SessionId, Vec<Option<Bytes>>>,
     /// Non-terminal sessions (what the expiry sweep looks at).
     active: HashSet<SessionId>,
     idempotency: HashMap<(String, String), IdempotencyRecord>,
-    deliveries: HashMap<u64, Delivery>,
+    deliveries: HashMap<u64, Box<Delivery>>,
     delivery_ids: HashMap<String, u64>,
     /// Per session, the open deliveries in order; the head is the only one that may be attempted.
     queues: HashMap<SessionId, VecDeque<u64>>,
@@ -176,13 +178,13 @@ impl State {
     // ---- sessions ----
 
     pub fn session(&self, id: &str) -> Option<&Session> {
-        self.sessions.get(id)
+        self.sessions.get(id).map(|s| &**s)
     }
 
     /// Every session, in no particular order.
     #[cfg(all(test, feature = "sqlite"))]
     pub fn sessions(&self) -> impl Iterator<Item = &Session> {
-        self.sessions.values()
+        self.sessions.values().map(|s| &**s)
     }
 
     /// The ids of the sessions that are not terminal (what the expiry sweep looks at).
@@ -192,7 +194,7 @@ impl State {
 
     /// A business's sessions, in no particular order.
     pub fn sessions_of<'a>(&'a self, business_id: &'a str) -> impl Iterator<Item = &'a Session> + 'a {
-        self.sessions.values().filter(move |s| s.business_id == business_id)
+        self.sessions.values().map(|s| &**s).filter(move |s| s.business_id == business_id)
     }
 
     /// Stores a session; a new one gets the next creation number ([`Session::seq`]).
@@ -215,7 +217,7 @@ impl State {
             self.active.insert(s.id.clone());
         }
         self.dirty.sessions.insert(s.id.clone());
-        self.sessions.insert(s.id.clone(), s);
+        self.sessions.insert(s.id.clone(), Box::new(s));
     }
 
     /// Changes a session; it is always marked for saving, the document bytes it no longer
@@ -298,7 +300,7 @@ impl State {
     // ---- deliveries ----
 
     pub fn delivery(&self, seq: u64) -> Option<&Delivery> {
-        self.deliveries.get(&seq)
+        self.deliveries.get(&seq).map(|d| &**d)
     }
 
     pub fn delivery_seq(&self, delivery_id: &str) -> Option<u64> {
@@ -307,13 +309,17 @@ impl State {
 
     /// A business's deliveries in the order they were made.
     pub fn deliveries_of(&self, business_id: &str) -> impl Iterator<Item = &Delivery> {
-        self.delivery_log.get(business_id).into_iter().flatten().filter_map(|seq| self.deliveries.get(seq))
+        self.delivery_log
+            .get(business_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|seq| self.deliveries.get(seq).map(|d| &**d))
     }
 
     /// Every delivery, in no particular order.
     #[cfg(all(test, feature = "sqlite"))]
     pub fn deliveries(&self) -> impl Iterator<Item = &Delivery> {
-        self.deliveries.values()
+        self.deliveries.values().map(|d| &**d)
     }
 
     /// Marks a queue head as being attempted (or no longer).
@@ -341,8 +347,6 @@ impl State {
                 seq,
                 delivery_id: event.delivery_id(),
                 business_id: business_id.to_owned(),
-                session_id: event.session_id().into(),
-                event: event.name().to_owned(),
                 body,
                 status: DeliveryStatus::Pending,
                 attempts: Vec::new(),
@@ -363,9 +367,9 @@ impl State {
             self.note_delivery(seq);
             self.delivery_ids.insert(d.delivery_id.clone(), seq);
             self.delivery_log.entry(business_id.to_owned()).or_default().push(seq);
-            self.enqueue(d.session_id.clone(), seq, real_now);
+            self.enqueue(SessionId::from(d.session_id()), seq, real_now);
             self.dirty.deliveries.insert(seq);
-            self.deliveries.insert(seq, d);
+            self.deliveries.insert(seq, Box::new(d));
             any = true;
         }
         any
@@ -413,7 +417,7 @@ impl State {
         for &seq in changed {
             let Some(d) = self.deliveries.get(&seq) else { continue };
             let Some(at) = d.next_attempt_at.filter(|_| d.is_open()) else { continue };
-            let head = self.queues.get(&d.session_id).and_then(|q| q.front()) == Some(&seq);
+            let head = self.queues.get(d.session_id()).and_then(|q| q.front()) == Some(&seq);
             if head && !self.in_flight.contains(&seq) && self.due_of.get(&seq) != Some(&at) {
                 self.schedule(seq, at);
             }
@@ -452,6 +456,19 @@ impl State {
 
     /// Changes a delivery; it is always marked for saving (and its schedule kept in step).
     /// `None` when unknown.
+    /// Before a business's webhook secret changes from `old`: its delivered deliveries that
+    /// were signed with the current secret (`delivered_secret: None`) keep `old` from now on.
+    pub fn pin_delivered_secrets(&mut self, business_id: &str, old: &WebhookSecret) {
+        let Some(log) = self.delivery_log.get(business_id) else { return };
+        for seq in log {
+            let Some(d) = self.deliveries.get_mut(seq) else { continue };
+            if d.status == DeliveryStatus::Delivered && d.delivered_secret.is_none() {
+                d.delivered_secret = Some(old.clone());
+                self.dirty.deliveries.insert(*seq);
+            }
+        }
+    }
+
     pub fn update_delivery<R>(&mut self, seq: u64, f: impl FnOnce(&mut Delivery) -> R) -> Option<R> {
         if !self.deliveries.contains_key(&seq) {
             return None;

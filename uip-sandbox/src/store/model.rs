@@ -65,13 +65,15 @@ pub(crate) struct IdempotencyRecord {
 }
 
 /// One webhook event on its way to the business (the outbox row and its delivery log).
+///
+/// The session id and the event name are not stored apart: both are part of the delivery id
+/// (`{session_id}:{event}[:{stage}]`, `uip_types::delivery_id`), which saves two strings per
+/// delivery. Rows written before still carry `session_id` and `event` fields; loading ignores them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Delivery {
     pub seq: u64,
     pub delivery_id: String,
     pub business_id: String,
-    pub session_id: SessionId,
-    pub event: String,
     pub body: String,
     pub status: DeliveryStatus,
     pub attempts: Vec<DeliveryAttempt>,
@@ -84,18 +86,62 @@ pub(crate) struct Delivery {
     pub fault: Option<DeliveryFault>,
     /// `(timestamp, signature)` of the attempt that succeeded.
     #[serde(default)]
-    pub delivered_signature: Option<(u64, String)>,
-    /// The business's secret when it was sent (the secret may be rotated since).
+    pub delivered_signature: Option<(u64, Signature)>,
+    /// The business's secret when it was sent, kept only once the business's secret is no
+    /// longer that one (`None`: the business's current secret; see
+    /// `State::pin_delivered_secrets`). One copy per business instead of one per delivery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_secret: Option<WebhookSecret>,
 }
 
+/// An HMAC-SHA256 signature: 32 bytes in memory, its 64 lowercase hex digits in JSON (the form
+/// stored rows have always had).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Signature(pub [u8; 32]);
+
+impl Signature {
+    /// From the hex form `uip_webhook_verify::sign` gives; `None` when it is not 64 hex digits.
+    pub fn from_hex(hex_digits: &str) -> Option<Signature> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex_digits, &mut out).ok()?;
+        Some(Signature(out))
+    }
+
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Signature::from_hex(&s).ok_or_else(|| serde::de::Error::custom("a signature is 64 hex digits"))
+    }
+}
+
 impl Delivery {
+    /// The session the event is about (from the delivery id).
+    pub fn session_id(&self) -> &str {
+        uip_types::delivery_id::session_id(&self.delivery_id).unwrap_or_default()
+    }
+
+    /// The event name, e.g. `step.completed` (from the delivery id).
+    pub fn event(&self) -> &str {
+        let rest = self.delivery_id.get(self.session_id().len() + 1..).unwrap_or_default();
+        rest.split(':').next().unwrap_or_default()
+    }
+
     pub fn log_entry(&self) -> DeliveryLogEntry {
         DeliveryLogEntry {
             delivery_id: self.delivery_id.clone(),
-            event: self.event.clone(),
-            session_id: self.session_id.clone(),
+            event: self.event().to_owned(),
+            session_id: SessionId::from(self.session_id()),
             status: self.status,
             attempts: self.attempts.clone(),
             next_attempt_at: self.next_attempt_at,
@@ -105,5 +151,60 @@ impl Delivery {
 
     pub fn is_open(&self) -> bool {
         matches!(self.status, DeliveryStatus::Pending | DeliveryStatus::Retrying)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn delivery(delivery_id: &str, signature: &str) -> Delivery {
+        Delivery {
+            seq: 7,
+            delivery_id: delivery_id.to_owned(),
+            business_id: "biz_default".to_owned(),
+            body: "{}".to_owned(),
+            status: DeliveryStatus::Delivered,
+            attempts: Vec::new(),
+            next_attempt_at: None,
+            round_started_at: crate::clock::real_now(),
+            round_failures: 0,
+            fault: None,
+            delivered_signature: Some((42, Signature::from_hex(signature).expect("64 hex digits"))),
+            delivered_secret: None,
+        }
+    }
+
+    #[test]
+    fn session_id_and_event_come_from_the_delivery_id() {
+        let sig = "0123456789abcdef".repeat(4);
+        let step = delivery("sess_a1:step.completed:3", &sig);
+        assert_eq!((step.session_id(), step.event()), ("sess_a1", "step.completed"));
+        let done = delivery("sess_b2:session.completed", &sig);
+        assert_eq!((done.session_id(), done.event()), ("sess_b2", "session.completed"));
+        let entry = done.log_entry();
+        assert_eq!((entry.session_id.as_str(), entry.event.as_str()), ("sess_b2", "session.completed"));
+    }
+
+    #[test]
+    fn rows_in_the_earlier_form_still_load() {
+        let sig = "0123456789abcdef".repeat(4);
+        let mut row = serde_json::to_value(delivery("sess_a1:step.completed:0", &sig)).unwrap();
+        // The signature is stored as it always was: `[timestamp, "64 hex digits"]`.
+        assert_eq!(row["delivered_signature"], json!([42, sig]));
+        assert!(row.get("delivered_secret").is_none() && row.get("session_id").is_none());
+        // The earlier form: session id and event stored apart, the secret kept on every delivery.
+        row["session_id"] = json!("sess_a1");
+        row["event"] = json!("step.completed");
+        row["delivered_secret"] = json!("uip_whsec_before");
+        let back: Delivery = serde_json::from_value(row.clone()).unwrap();
+        assert_eq!((back.session_id(), back.event()), ("sess_a1", "step.completed"));
+        assert_eq!(back.delivered_signature.map(|(ts, s)| (ts, s.to_hex())), Some((42, sig)));
+        assert_eq!(back.delivered_secret.as_ref().map(|s| s.expose()), Some("uip_whsec_before"));
+        // A stored signature that is not 64 hex digits is an error, not a silent loss.
+        row["delivered_signature"] = json!([42, "not-hex"]);
+        assert!(serde_json::from_value::<Delivery>(row).is_err());
     }
 }

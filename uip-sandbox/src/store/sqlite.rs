@@ -94,7 +94,7 @@ impl Db {
                 state.active.insert(s.id.clone());
             }
             state.last_session_seq = state.last_session_seq.max(s.seq);
-            state.sessions.insert(s.id.clone(), s);
+            state.sessions.insert(s.id.clone(), Box::new(s));
         }
         let mut stmt =
             self.conn.prepare("SELECT session_id, idx, bytes FROM documents ORDER BY session_id, idx")?;
@@ -129,9 +129,9 @@ impl Db {
             state.delivery_log.entry(d.business_id.clone()).or_default().push(d.seq);
             if d.is_open() {
                 let due = d.next_attempt_at.unwrap_or(now);
-                state.enqueue(d.session_id.clone(), d.seq, due);
+                state.enqueue(uip_types::SessionId::from(d.session_id()), d.seq, due);
             }
-            state.deliveries.insert(d.seq, d);
+            state.deliveries.insert(d.seq, Box::new(d));
         }
         Ok(state)
     }
@@ -207,7 +207,7 @@ impl Db {
                     put.execute(params![
                         *seq as i64,
                         d.delivery_id,
-                        d.session_id.as_str(),
+                        d.session_id(),
                         serde_json::to_string(d)?
                     ])?;
                 }
