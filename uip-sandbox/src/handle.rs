@@ -321,7 +321,7 @@ impl Sandbox {
     }
 
     /// What the running sandbox shares (for the crate's own tests).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sqlite"))]
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
     }

@@ -34,6 +34,7 @@ pub(crate) enum StoreError {
     #[error("migration: {0}")]
     Migration(String),
     /// The file is neither empty nor a sandbox database; it was left untouched.
+    #[cfg(feature = "sqlite")]
     #[error("not a uip-sandbox database: {0}; it was left untouched (choose another database file)")]
     NotSandbox(String),
 }
@@ -542,6 +543,8 @@ impl State {
     }
 
     /// Puts back everything a write changed, as [`Undo`] recorded it before the change.
+    // Only a database write can fail, so only a build with SQLite rolls back.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     fn rollback(&mut self, u: Undo) {
         for (id, before) in u.businesses {
             match before {
@@ -764,7 +767,7 @@ impl Store {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     //! A write whose flush fails leaves no trace (docs/DECISIONS.md §11): memory is put back as it
     //! was, nothing of it is written later, and the store goes on working once there is space.
