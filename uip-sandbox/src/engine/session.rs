@@ -121,11 +121,10 @@ pub(crate) struct Applied<T> {
 
 impl Session {
     pub fn context(&self) -> EventContext {
-        EventContext {
-            session_id: self.id.clone(),
-            client_reference_id: self.client_reference_id.clone(),
-            metadata: self.metadata.clone(),
-        }
+        let mut context = EventContext::new(self.id.clone());
+        context.client_reference_id = self.client_reference_id.clone();
+        context.metadata = self.metadata.clone();
+        context
     }
 
     pub fn step_count(&self) -> u32 {
@@ -213,7 +212,8 @@ impl Session {
             d.purged = true;
         }
         self.end_reason = reason.clone();
-        let ended = SessionEnded { context: self.context(), status: status.clone(), reason };
+        let mut ended = SessionEnded::new(self.context(), status.clone());
+        ended.reason = reason;
         match status {
             SessionStatus::Completed => WebhookEvent::SessionCompleted(ended),
             SessionStatus::Stopped => WebhookEvent::SessionStopped(ended),
@@ -414,13 +414,10 @@ impl Session {
             }
         };
         let record = audit::record(self, stage as u32, primitive.clone(), wallet, proof, now);
-        let mut events = vec![WebhookEvent::StepCompleted(StepCompleted {
-            context: self.context(),
-            stage: stage as u32,
-            primitive,
-            audit_id: record.id.clone(),
-            result,
-        })];
+        let mut events = vec![WebhookEvent::StepCompleted(
+            StepCompleted::new(self.context(), stage as u32, primitive, result)
+                .with_audit_id(record.id.clone()),
+        )];
         self.audits.push(record);
         self.purge_documents_after(stage);
         self.updated_at = now;

@@ -106,15 +106,10 @@ fn structs_carrying_capabilities_do_not_leak_them() {
     };
     assert_hidden(&format!("{decision:?}"), &RANDOM[4..]);
 
-    let ended = WebhookEvent::SessionCompleted(SessionEnded {
-        context: EventContext {
-            session_id: SID.into(),
-            client_reference_id: None,
-            metadata: Some(BTreeMap::new()),
-        },
-        status: SessionStatus::Completed,
-        reason: None,
-    });
+    let ended = WebhookEvent::SessionCompleted(SessionEnded::new(
+        EventContext::new(SID).with_metadata(BTreeMap::new()),
+        SessionStatus::Completed,
+    ));
     assert_hidden(&format!("{ended:?}"), &RANDOM[4..]);
 
     let open = OpenResponse { binding: BindingToken::new(BINDING) };
@@ -167,13 +162,12 @@ fn audit_ids_embedding_the_session_id_are_redacted_too() {
     assert_hidden(&dbg, &RANDOM[4..]);
     assert!(dbg.contains("AuditRecord {") && dbg.contains("contract.pdf"), "{dbg}");
 
-    let step = WebhookEvent::StepCompleted(uip_types::StepCompleted {
-        context: EventContext { session_id: SID.into(), client_reference_id: None, metadata: None },
-        stage: 0,
-        primitive: uip_types::Primitive::AgeVerify,
-        audit_id: format!("{SID}_0"),
-        result: uip_types::StepResult::AgeVerify { satisfied: true, min_age: Some(18) },
-    });
+    let step = WebhookEvent::StepCompleted(uip_types::StepCompleted::new(
+        EventContext::new(SID),
+        0,
+        uip_types::Primitive::AgeVerify,
+        uip_types::StepResult::AgeVerify { satisfied: true, min_age: Some(18) },
+    ));
     for dbg in [format!("{step:?}"), format!("{step:#?}")] {
         assert_hidden(&dbg, &RANDOM[4..]);
         assert!(dbg.contains("satisfied: true"), "{dbg}");
