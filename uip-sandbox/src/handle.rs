@@ -610,13 +610,8 @@ impl SimulatedUser {
         persona: Option<&str>,
     ) -> Result<ResponseResult, SandboxError> {
         let request = self.request().await?;
-        let body = WalletResponse {
-            nonce: request.nonce,
-            wallet,
-            action,
-            persona: persona.map(str::to_owned),
-            credential: None,
-        };
+        let mut body = WalletResponse::new(request.nonce, wallet, action);
+        body.persona = persona.map(str::to_owned);
         self.respond(&body).await
     }
 

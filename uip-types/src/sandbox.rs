@@ -700,6 +700,7 @@ pub struct WalletRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CustomCredential {
     /// Claims keyed by block name.
     pub claims: BTreeMap<String, Value>,
@@ -713,10 +714,53 @@ pub struct CustomCredential {
     pub device_seed: String,
 }
 
+impl CustomCredential {
+    /// A credential with these claims, valid until `valid_until` (`YYYY-MM-DD`), held by the
+    /// device key of `device_seed` (64 hex characters); from a trusted issuer and not tampered
+    /// with (see [`with_issuer_trusted`](Self::with_issuer_trusted) and
+    /// [`with_tampered`](Self::with_tampered)).
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use uip_types::sandbox::CustomCredential;
+    /// let claims = BTreeMap::from([("first_name".to_owned(), serde_json::json!("Ada"))]);
+    /// let credential = CustomCredential::new(claims, "2030-01-01", "00".repeat(32)).with_tampered(true);
+    /// assert!(credential.issuer_trusted && credential.tampered);
+    /// ```
+    pub fn new(
+        claims: BTreeMap<String, Value>,
+        valid_until: impl Into<String>,
+        device_seed: impl Into<String>,
+    ) -> Self {
+        CustomCredential {
+            claims,
+            valid_until: valid_until.into(),
+            issuer_trusted: true,
+            tampered: false,
+            device_seed: device_seed.into(),
+        }
+    }
+
+    /// The same credential, its issuer on the trust list or not.
+    pub fn with_issuer_trusted(mut self, issuer_trusted: bool) -> Self {
+        self.issuer_trusted = issuer_trusted;
+        self
+    }
+
+    /// The same credential, a disclosed value altered or not.
+    pub fn with_tampered(mut self, tampered: bool) -> Self {
+        self.tampered = tampered;
+        self
+    }
+}
+
 /// `POST /s/{id}/response` body.
+///
+/// Built with [`WalletResponse::new`]; read through its fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WalletResponse {
     /// The active step's nonce.
     pub nonce: String,
@@ -730,6 +774,34 @@ pub struct WalletResponse {
     /// A custom credential instead of a persona.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<CustomCredential>,
+}
+
+impl WalletResponse {
+    /// Answers the request of nonce `nonce` with `wallet` and `action`, as the default persona
+    /// (see [`with_persona`](Self::with_persona) and [`with_credential`](Self::with_credential)).
+    ///
+    /// ```
+    /// use uip_types::sandbox::{WalletAction, WalletResponse};
+    /// use uip_types::WalletId;
+    /// let answer = WalletResponse::new("n-1", WalletId::GoogleWallet, WalletAction::Share).with_persona("minor");
+    /// assert_eq!(answer.persona.as_deref(), Some("minor"));
+    /// assert_eq!(answer.credential, None);
+    /// ```
+    pub fn new(nonce: impl Into<String>, wallet: WalletId, action: WalletAction) -> Self {
+        WalletResponse { nonce: nonce.into(), wallet, action, persona: None, credential: None }
+    }
+
+    /// The same answer as a built-in persona.
+    pub fn with_persona(mut self, persona: impl Into<String>) -> Self {
+        self.persona = Some(persona.into());
+        self
+    }
+
+    /// The same answer with a custom credential instead of a persona.
+    pub fn with_credential(mut self, credential: CustomCredential) -> Self {
+        self.credential = Some(credential);
+        self
+    }
 }
 
 /// How a wallet response was taken.
