@@ -327,11 +327,19 @@ mod double_option {
 /// `POST /_sandbox/clock/advance` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct ClockNow {
     /// The business's clock after advancing.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub now: Timestamp,
+}
+
+impl ClockNow {
+    /// The answer saying the sandbox clock reads `now`.
+    pub fn new(now: Timestamp) -> Self {
+        ClockNow { now }
+    }
 }
 
 /// State of a webhook delivery.
@@ -392,9 +400,17 @@ pub struct DeliveryLogEntry {
 /// `GET /_sandbox/deliveries` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct DeliveryLog {
     /// Oldest first.
     pub deliveries: Vec<DeliveryLogEntry>,
+}
+
+impl DeliveryLog {
+    /// The answer saying these deliveries, in order.
+    pub fn new(deliveries: Vec<DeliveryLogEntry>) -> Self {
+        DeliveryLog { deliveries }
+    }
 }
 
 /// A fault a redelivery injects to test a receiver's defences.
@@ -581,9 +597,17 @@ pub struct InboxEntry {
 /// `GET /_sandbox/inbox` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct Inbox {
     /// Oldest first.
     pub received: Vec<InboxEntry>,
+}
+
+impl Inbox {
+    /// The answer saying these received deliveries, in order.
+    pub fn new(received: Vec<InboxEntry>) -> Self {
+        Inbox { received }
+    }
 }
 
 /// A built-in persona.
@@ -605,17 +629,33 @@ pub struct PersonaInfo {
 /// `GET /_sandbox/personas` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct Personas {
     /// Every built-in persona.
     pub personas: Vec<PersonaInfo>,
 }
 
+impl Personas {
+    /// The answer saying these personas.
+    pub fn new(personas: Vec<PersonaInfo>) -> Self {
+        Personas { personas }
+    }
+}
+
 /// `POST /s/{id}/open` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct OpenResponse {
     /// The binding token (also set as the `uip_bind` cookie).
     pub binding: BindingToken,
+}
+
+impl OpenResponse {
+    /// The answer saying the page was bound with `binding`.
+    pub fn new(binding: BindingToken) -> Self {
+        OpenResponse { binding }
+    }
 }
 
 /// `GET /s/{id}/state` answer.

@@ -93,7 +93,7 @@ fn structs_carrying_capabilities_do_not_leak_them() {
     ));
     assert_hidden(&format!("{ended:?}"), &RANDOM[4..]);
 
-    let open = OpenResponse { binding: BindingToken::new(BINDING) };
+    let open = OpenResponse::new(BindingToken::new(BINDING));
     assert_hidden(&format!("{open:?}"), BINDING);
 }
 
