@@ -795,8 +795,6 @@ impl CustomCredential {
 }
 
 /// `POST /s/{id}/response` body.
-///
-/// Built with [`WalletResponse::new`]; read through its fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
