@@ -319,13 +319,10 @@ impl Client {
                 match self.get_session(id).await {
                     Ok(view) if decision.done(&view) => {
                         debug!(route, "an earlier attempt took effect; treating the retry as a success");
-                        Ok(DecisionResponse {
-                            id: view.id,
-                            status: view.status,
-                            current_step: view.current_step,
-                            step_count: view.step_count,
-                            current_primitive: view.current_primitive,
-                        })
+                        let mut answer =
+                            DecisionResponse::new(view.id, view.status, view.current_step, view.step_count);
+                        answer.current_primitive = view.current_primitive;
+                        Ok(answer)
                     }
                     _ => Err(err),
                 }
@@ -683,21 +680,7 @@ mod tests {
     use super::*;
 
     fn view(status: SessionStatus, current_step: u32) -> SessionView {
-        SessionView {
-            id: "sess_a".into(),
-            status,
-            current_step,
-            step_count: 3,
-            primitives: Vec::new(),
-            current_primitive: None,
-            expires_at: None,
-            created_at: None,
-            updated_at: None,
-            client_reference_id: None,
-            metadata: None,
-            results: None,
-            outcome: None,
-        }
+        SessionView::new("sess_a", status, current_step, 3)
     }
 
     #[test]

@@ -26,8 +26,18 @@ use crate::core::{self as uc, Shared};
 #[non_exhaustive]
 pub enum SandboxError {
     /// The sandbox could not start (address in use, database unreadable, …).
-    #[error("the sandbox could not start: {0}")]
-    Start(String),
+    ///
+    /// The text says what failed; the underlying error, when there is one (e.g. the
+    /// [`std::io::Error`] of a bind), is the [`source()`](std::error::Error::source).
+    #[error("the sandbox could not start: {message}")]
+    #[non_exhaustive]
+    Start {
+        /// What failed, e.g. `could not bind 127.0.0.1:8787`.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The sandbox answered with an error body.
     #[error("HTTP {status}: {} ({})", body.error, body.code.as_ref().map_or("", |c| c.as_str()))]
     Api {
@@ -36,15 +46,36 @@ pub enum SandboxError {
         /// The error body.
         body: ApiErrorBody,
     },
-    /// The HTTP exchange with the sandbox failed.
-    #[error("transport: {0}")]
-    Transport(String),
+    /// The HTTP exchange with the sandbox failed, or its answer was not the documented JSON.
+    ///
+    /// The HTTP library's (or the JSON parser's) error is the
+    /// [`source()`](std::error::Error::source), as an opaque `dyn Error`: the HTTP library
+    /// is not part of this crate's API.
+    #[error("transport: {message}")]
+    #[non_exhaustive]
+    Transport {
+        /// Which step failed, e.g. `sending the request`.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
     /// Nothing arrived in time.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     /// A delivered body did not verify or parse.
-    #[error("delivered event did not verify: {0}")]
-    Verify(String),
+    ///
+    /// The verifier's error, when there is one, is the [`source()`](std::error::Error::source)
+    /// (a [`uip_webhook_verify::VerifyError`]).
+    #[error("delivered event did not verify: {message}")]
+    #[non_exhaustive]
+    Verify {
+        /// What failed, e.g. `signature check`.
+        message: String,
+        /// The verifier's error, when there is one.
+        #[source]
+        source: Option<uip_webhook_verify::VerifyError>,
+    },
     /// A wait ([`Sandbox::wait_delivered`], [`Sandbox::wait_until_status`]) ran out of time.
     #[error("timed out after {waited:?} waiting for {waiting_for}")]
     WaitTimeout {
@@ -72,7 +103,25 @@ pub enum SandboxError {
     },
 }
 
+/// An error kept as the source of a [`SandboxError`], without naming its type.
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 impl SandboxError {
+    /// A [`SandboxError::Start`] saying what failed, with the error underneath when there is one.
+    pub(crate) fn start(message: impl Into<String>, source: Option<BoxError>) -> SandboxError {
+        SandboxError::Start { message: message.into(), source }
+    }
+
+    /// A [`SandboxError::Transport`] saying which step failed, keeping the error underneath.
+    pub(crate) fn transport(message: &str, source: impl Into<BoxError>) -> SandboxError {
+        SandboxError::Transport { message: message.to_owned(), source: source.into() }
+    }
+
+    /// A [`SandboxError::Verify`] saying what failed, with the verifier's error when there is one.
+    pub(crate) fn verify(message: &str, source: Option<uip_webhook_verify::VerifyError>) -> SandboxError {
+        SandboxError::Verify { message: message.to_owned(), source }
+    }
+
     /// A 400 `request/invalid-field` answer naming `param`, as the control API gives it.
     pub(crate) fn invalid_field(param: &str, message: &str) -> SandboxError {
         SandboxError::Api {
@@ -286,7 +335,15 @@ impl Sandbox {
     pub async fn start() -> Sandbox {
         match Sandbox::builder().start().await {
             Ok(s) => s,
-            Err(e) => panic!("{e}"),
+            Err(e) => {
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                panic!("{text}")
+            }
         }
     }
 
@@ -296,14 +353,17 @@ impl Sandbox {
     }
 
     pub(crate) async fn launch(settings: Settings) -> Result<Sandbox, SandboxError> {
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|e| SandboxError::Start(format!("{}: {e}", settings.listen)))?;
-        let addr = listener.local_addr().map_err(|e| SandboxError::Start(e.to_string()))?;
+        let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+            SandboxError::start(format!("could not bind {}", settings.listen), Some(e.into()))
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| SandboxError::start("could not read the bound address", Some(e.into())))?;
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "LISTENING ON A NON-LOOPBACK ADDRESS: anyone who can reach it can use this sandbox");
         }
-        let app = App::build(settings, &format!("http://{addr}")).map_err(SandboxError::Start)?;
+        let app = App::build(settings, &format!("http://{addr}"))
+            .map_err(|message| SandboxError::start(message, None))?;
         let (shutdown, rx) = watch::channel(false);
         let tasks = app.start(listener, &rx);
         let base_url = app.shared.public_url.clone();
@@ -412,9 +472,9 @@ impl Sandbox {
             if let Some(next) = uc::next_delivered(&self.shared, session_id, &returned) {
                 self.cursors.lock().entry(session_id.to_owned()).or_default().insert(next.seq);
                 let (ts, sig) =
-                    next.signed.ok_or_else(|| SandboxError::Verify("no signature recorded".into()))?;
+                    next.signed.ok_or_else(|| SandboxError::verify("no signature recorded", None))?;
                 let verifier = uip_webhook_verify::Verifier::new(next.secret)
-                    .map_err(|e| SandboxError::Verify(e.to_string()))?
+                    .map_err(|e| SandboxError::verify("the delivery's secret is unusable", Some(e)))?
                     .with_now(ts);
                 let ts = ts.to_string();
                 let headers = [
@@ -426,7 +486,7 @@ impl Sandbox {
                 return verifier
                     .verify(&headers[..], next.body.as_bytes())
                     .map(|d| d.event)
-                    .map_err(|e| SandboxError::Verify(e.to_string()));
+                    .map_err(|e| SandboxError::verify("signature or payload check failed", Some(e)));
             }
             if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
                 return Err(SandboxError::Timeout(timeout));
@@ -497,16 +557,16 @@ impl SimulatedUser {
             Some(t) => req.header("x-uip-binding", t),
             None => req,
         };
-        let resp = req.send().await.map_err(|e| SandboxError::Transport(e.to_string()))?;
+        let resp = req.send().await.map_err(|e| SandboxError::transport("sending the request", e))?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| SandboxError::Transport(e.to_string()))?;
+        let bytes = resp.bytes().await.map_err(|e| SandboxError::transport("reading the answer", e))?;
         if !(200..300).contains(&status) {
             let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
                 ApiErrorBody::new(uip_types::ErrorCode::Other(String::new()), String::from_utf8_lossy(&bytes))
             });
             return Err(SandboxError::Api { status, body });
         }
-        serde_json::from_slice(&bytes).map_err(|e| SandboxError::Transport(format!("unexpected body: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| SandboxError::transport("decoding the answer", e))
     }
 
     /// Opens the page (the first open binds the session to this user).
@@ -550,13 +610,8 @@ impl SimulatedUser {
         persona: Option<&str>,
     ) -> Result<ResponseResult, SandboxError> {
         let request = self.request().await?;
-        let body = WalletResponse {
-            nonce: request.nonce,
-            wallet,
-            action,
-            persona: persona.map(str::to_owned),
-            credential: None,
-        };
+        let mut body = WalletResponse::new(request.nonce, wallet, action);
+        body.persona = persona.map(str::to_owned);
         self.respond(&body).await
     }
 

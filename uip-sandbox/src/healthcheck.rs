@@ -26,6 +26,7 @@ pub struct HealthcheckArgs {
 
 /// Why a health check failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HealthError {
     /// No answer within the time limit.
     #[error("no answer from {0} within {1:?}")]

@@ -62,6 +62,8 @@ mod core;
 mod delivery;
 mod engine;
 mod error;
+#[cfg(test)]
+mod error_chains;
 #[cfg(any(fuzzing, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;

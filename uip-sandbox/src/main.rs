@@ -147,7 +147,14 @@ async fn main() -> ExitCode {
     let sandbox = match builder.start().await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("uip-sandbox: {e}");
+            // The error and each cause below it (display-or-source: each text appears once).
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("uip-sandbox: {text}");
             return ExitCode::FAILURE;
         }
     };

@@ -39,7 +39,7 @@ async fn a_sandbox_runs_a_session_to_its_webhooks() {
 async fn a_database_without_the_sqlite_feature_is_a_start_error() {
     let path = std::env::temp_dir().join(format!("uip-sandbox-minimal-{}.db", std::process::id()));
     let err = Sandbox::builder().database(&path).start().await.unwrap_err();
-    let uip_sandbox::SandboxError::Start(message) = &err else { panic!("not a start error: {err:?}") };
+    let uip_sandbox::SandboxError::Start { message, .. } = &err else { panic!("not a start error: {err:?}") };
     assert!(message.contains("`sqlite` feature"), "{message}");
     assert!(!path.exists(), "no file is created: {}", path.display());
 }

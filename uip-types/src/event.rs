@@ -68,7 +68,10 @@ pub enum WebhookEvent {
 }
 
 /// Fields every event's `data` carries.
+///
+/// Built with [`EventContext::new`] (e.g. for a receiver's tests); read through its fields.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct EventContext {
     /// The session.
     pub session_id: SessionId,
@@ -76,6 +79,36 @@ pub struct EventContext {
     pub client_reference_id: Option<String>,
     /// Echo of the create's `metadata`.
     pub metadata: Option<BTreeMap<String, String>>,
+}
+
+impl EventContext {
+    /// The context of an event about `session_id`, without echoes.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use uip_types::EventContext;
+    /// let context = EventContext::new("sess_abc")
+    ///     .with_client_reference_id("order-7")
+    ///     .with_metadata(BTreeMap::from([("cart".to_owned(), "c1".to_owned())]));
+    /// assert_eq!(context.session_id.as_str(), "sess_abc");
+    /// assert_eq!(context.client_reference_id.as_deref(), Some("order-7"));
+    /// assert_eq!(context.metadata.unwrap()["cart"], "c1");
+    /// ```
+    pub fn new(session_id: impl Into<SessionId>) -> Self {
+        EventContext { session_id: session_id.into(), client_reference_id: None, metadata: None }
+    }
+
+    /// The same context echoing the create's `client_reference_id`.
+    pub fn with_client_reference_id(mut self, client_reference_id: impl Into<String>) -> Self {
+        self.client_reference_id = Some(client_reference_id.into());
+        self
+    }
+
+    /// The same context echoing the create's `metadata`.
+    pub fn with_metadata(mut self, metadata: BTreeMap<String, String>) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
 }
 
 impl Default for SessionId {
@@ -87,7 +120,10 @@ impl Default for SessionId {
 /// `step.completed` data.
 ///
 /// `Debug` redacts `audit_id` like [`SessionId`]'s `Debug` does, since it embeds the session id.
+///
+/// Built with [`StepCompleted::new`] (e.g. for a receiver's tests); read through its fields.
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StepCompleted {
     /// Session id and echoes.
     pub context: EventContext,
@@ -99,6 +135,35 @@ pub struct StepCompleted {
     pub audit_id: String,
     /// The verified result.
     pub result: StepResult,
+}
+
+impl StepCompleted {
+    /// The data of a `step.completed` event: stage `stage` of `context`'s session ran
+    /// `primitive` with `result`. The `audit_id` is `{session_id}_{stage}`, as the sandbox
+    /// writes it (see [`with_audit_id`](Self::with_audit_id)).
+    ///
+    /// ```
+    /// use uip_types::{EventContext, Primitive, StepCompleted, StepResult, WebhookEvent};
+    /// let step = StepCompleted::new(
+    ///     EventContext::new("sess_abc"),
+    ///     0,
+    ///     Primitive::AgeVerify,
+    ///     StepResult::AgeVerify { satisfied: true, min_age: Some(21) },
+    /// );
+    /// assert_eq!(step.audit_id, "sess_abc_0");
+    /// let event = WebhookEvent::StepCompleted(step);
+    /// assert_eq!(event.delivery_id(), "sess_abc:step.completed:0");
+    /// ```
+    pub fn new(context: EventContext, stage: u32, primitive: Primitive, result: StepResult) -> Self {
+        let audit_id = context.session_id.audit_id(stage);
+        StepCompleted { context, stage, primitive, audit_id, result }
+    }
+
+    /// The same data with another `audit_id`.
+    pub fn with_audit_id(mut self, audit_id: impl Into<String>) -> Self {
+        self.audit_id = audit_id.into();
+        self
+    }
 }
 
 impl std::fmt::Debug for StepCompleted {
@@ -203,7 +268,10 @@ fn take_field_str(data: &mut Map<String, Value>, key: &str) -> Result<String, St
 }
 
 /// Data of the terminal `session.*` events.
+///
+/// Built with [`SessionEnded::new`] (e.g. for a receiver's tests); read through its fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionEnded {
     /// Session id and echoes.
     pub context: EventContext,
@@ -211,6 +279,30 @@ pub struct SessionEnded {
     pub status: SessionStatus,
     /// Why (`session.failed`: the failure code; `session.expired`: `session_ttl` or `step_window`).
     pub reason: Option<String>,
+}
+
+impl SessionEnded {
+    /// The data of a terminal event of `context`'s session that ended with `status`, without
+    /// a reason (see [`with_reason`](Self::with_reason)).
+    ///
+    /// ```
+    /// use uip_types::{EventContext, SessionEnded, SessionStatus, WebhookEvent};
+    /// let ended = SessionEnded::new(EventContext::new("sess_abc"), SessionStatus::Failed)
+    ///     .with_reason("verification_failed");
+    /// let event = WebhookEvent::SessionFailed(ended);
+    /// assert_eq!(event.name(), "session.failed");
+    /// assert_eq!(event.session_id(), "sess_abc");
+    /// ```
+    pub fn new(context: EventContext, status: SessionStatus) -> Self {
+        SessionEnded { context, status, reason: None }
+    }
+
+    /// The same data with a reason (`session.failed`: the failure code; `session.expired`:
+    /// `session_ttl` or `step_window`).
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
 }
 
 impl WebhookEvent {

@@ -22,6 +22,7 @@ use crate::time::{self, Timestamp};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(description = "The answer to `POST /v1/sessions`."))]
+#[non_exhaustive]
 pub struct CreatedSession {
     /// Session id.
     pub id: SessionId,
@@ -33,6 +34,23 @@ pub struct CreatedSession {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub expires: Timestamp,
+}
+
+impl CreatedSession {
+    /// A `created` session `id` whose hosted page is `url`, expiring at `expires` (e.g. the
+    /// answer of a mocked UIP service).
+    ///
+    /// ```
+    /// use uip_types::{CreatedSession, SessionStatus, SessionUrl};
+    /// let expires = chrono::DateTime::from_timestamp(1_780_833_600, 0).unwrap();
+    /// let created =
+    ///     CreatedSession::new("sess_abc", SessionUrl::new("https://uip.digital/s/sess_abc"), expires);
+    /// assert_eq!(created.status, SessionStatus::Created);
+    /// assert_eq!(created.id.as_str(), "sess_abc");
+    /// ```
+    pub fn new(id: impl Into<SessionId>, url: SessionUrl, expires: Timestamp) -> Self {
+        CreatedSession { id: id.into(), status: SessionStatus::Created, url, expires }
+    }
 }
 
 /// The answer to `GET /v1/sessions/{id}`: status and progress.
@@ -61,6 +79,7 @@ pub struct CreatedSession {
         description = "The answer to `GET /v1/sessions/{id}`: status and progress, never results (the sandbox does not send the variant shape's `results` and `outcome`)."
     )
 )]
+#[non_exhaustive]
 pub struct SessionView {
     /// Session id.
     pub id: SessionId,
@@ -112,6 +131,92 @@ impl SessionView {
     pub fn terminal_outcome(&self) -> Option<&SessionStatus> {
         self.outcome.as_ref().filter(|o| o.is_terminal())
     }
+
+    /// The view of session `id` in `status`, at step `current_step` of `step_count`, with every
+    /// optional field absent (set them with the `with_…` methods), e.g. the answer of a mocked
+    /// UIP service.
+    ///
+    /// ```
+    /// use uip_types::{Primitive, SessionStatus, SessionView};
+    /// let view = SessionView::new("sess_abc", SessionStatus::InProgress, 1, 2)
+    ///     .with_primitives(vec![Primitive::AgeVerify, Primitive::Identify])
+    ///     .with_current_primitive(Primitive::Identify)
+    ///     .with_client_reference_id("order-7");
+    /// assert_eq!(view.current_primitive, Some(Primitive::Identify));
+    /// assert_eq!(view.client_reference_id.as_deref(), Some("order-7"));
+    /// assert_eq!(view.results, None);
+    /// ```
+    pub fn new(id: impl Into<SessionId>, status: SessionStatus, current_step: u32, step_count: u32) -> Self {
+        SessionView {
+            id: id.into(),
+            status,
+            current_step,
+            step_count,
+            primitives: Vec::new(),
+            current_primitive: None,
+            expires_at: None,
+            created_at: None,
+            updated_at: None,
+            client_reference_id: None,
+            metadata: None,
+            results: None,
+            outcome: None,
+        }
+    }
+
+    /// The same view with the steps' primitives, in order.
+    pub fn with_primitives(mut self, primitives: Vec<Primitive>) -> Self {
+        self.primitives = primitives;
+        self
+    }
+
+    /// The same view with the active step's primitive.
+    pub fn with_current_primitive(mut self, primitive: Primitive) -> Self {
+        self.current_primitive = Some(primitive);
+        self
+    }
+
+    /// The same view with an expiry time.
+    pub fn with_expires_at(mut self, at: Timestamp) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// The same view with a creation time.
+    pub fn with_created_at(mut self, at: Timestamp) -> Self {
+        self.created_at = Some(at);
+        self
+    }
+
+    /// The same view with a last-update time.
+    pub fn with_updated_at(mut self, at: Timestamp) -> Self {
+        self.updated_at = Some(at);
+        self
+    }
+
+    /// The same view echoing the create's `client_reference_id`.
+    pub fn with_client_reference_id(mut self, client_reference_id: impl Into<String>) -> Self {
+        self.client_reference_id = Some(client_reference_id.into());
+        self
+    }
+
+    /// The same view echoing the create's `metadata`.
+    pub fn with_metadata(mut self, metadata: BTreeMap<String, String>) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// The same view with the variant shape's `results`.
+    pub fn with_results(mut self, results: Vec<VerifiedStep>) -> Self {
+        self.results = Some(results);
+        self
+    }
+
+    /// The same view with the variant shape's `outcome`.
+    pub fn with_outcome(mut self, outcome: SessionStatus) -> Self {
+        self.outcome = Some(outcome);
+        self
+    }
 }
 
 /// One entry of the variant shape's `results` (docs/UIP-API.md §3.2, docs/DECISIONS.md §11):
@@ -123,6 +228,7 @@ impl SessionView {
 /// [`StepResult::Other`] rather than failing the whole session read. Unknown fields of a known
 /// primitive are ignored.
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerifiedStep {
     /// Zero-based stage.
     pub step: u32,
@@ -134,6 +240,28 @@ pub struct VerifiedStep {
     pub audit_id: String,
     /// The verified result.
     pub result: StepResult,
+}
+
+impl VerifiedStep {
+    /// Step `step` (`primitive`), verified at `verified_at` with `result`; its audit record is
+    /// `audit_id`.
+    ///
+    /// ```
+    /// use uip_types::{Primitive, StepResult, VerifiedStep};
+    /// let at = chrono::DateTime::from_timestamp(1_780_833_600, 0).unwrap();
+    /// let result = StepResult::AgeVerify { satisfied: true, min_age: Some(18) };
+    /// let step = VerifiedStep::new(0, Primitive::AgeVerify, at, "sess_abc_0", result);
+    /// assert_eq!(step.audit_id, "sess_abc_0");
+    /// ```
+    pub fn new(
+        step: u32,
+        primitive: Primitive,
+        verified_at: Timestamp,
+        audit_id: impl Into<String>,
+        result: StepResult,
+    ) -> Self {
+        VerifiedStep { step, primitive, verified_at, audit_id: audit_id.into(), result }
+    }
 }
 
 impl std::fmt::Debug for VerifiedStep {
@@ -189,6 +317,7 @@ impl<'de> Deserialize<'de> for VerifiedStep {
 /// The answer to `continue` and `stop`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct DecisionResponse {
     /// Session id.
     pub id: SessionId,
@@ -201,4 +330,25 @@ pub struct DecisionResponse {
     /// Primitive of the active step, while the session goes on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_primitive: Option<Primitive>,
+}
+
+impl DecisionResponse {
+    /// Session `id` in `status` after a decision, at step `current_step` of `step_count`, without
+    /// an active primitive (see [`with_current_primitive`](Self::with_current_primitive)).
+    ///
+    /// ```
+    /// use uip_types::{DecisionResponse, Primitive, SessionStatus};
+    /// let answer = DecisionResponse::new("sess_abc", SessionStatus::InProgress, 1, 2)
+    ///     .with_current_primitive(Primitive::Sign);
+    /// assert_eq!(answer.current_primitive, Some(Primitive::Sign));
+    /// ```
+    pub fn new(id: impl Into<SessionId>, status: SessionStatus, current_step: u32, step_count: u32) -> Self {
+        DecisionResponse { id: id.into(), status, current_step, step_count, current_primitive: None }
+    }
+
+    /// The same answer with the active step's primitive.
+    pub fn with_current_primitive(mut self, primitive: Primitive) -> Self {
+        self.current_primitive = Some(primitive);
+        self
+    }
 }

@@ -327,11 +327,19 @@ mod double_option {
 /// `POST /_sandbox/clock/advance` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct ClockNow {
     /// The business's clock after advancing.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub now: Timestamp,
+}
+
+impl ClockNow {
+    /// The answer saying the sandbox clock reads `now`.
+    pub fn new(now: Timestamp) -> Self {
+        ClockNow { now }
+    }
 }
 
 /// State of a webhook delivery.
@@ -392,9 +400,17 @@ pub struct DeliveryLogEntry {
 /// `GET /_sandbox/deliveries` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct DeliveryLog {
     /// Oldest first.
     pub deliveries: Vec<DeliveryLogEntry>,
+}
+
+impl DeliveryLog {
+    /// The answer saying these deliveries, in order.
+    pub fn new(deliveries: Vec<DeliveryLogEntry>) -> Self {
+        DeliveryLog { deliveries }
+    }
 }
 
 /// A fault a redelivery injects to test a receiver's defences.
@@ -581,9 +597,17 @@ pub struct InboxEntry {
 /// `GET /_sandbox/inbox` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct Inbox {
     /// Oldest first.
     pub received: Vec<InboxEntry>,
+}
+
+impl Inbox {
+    /// The answer saying these received deliveries, in order.
+    pub fn new(received: Vec<InboxEntry>) -> Self {
+        Inbox { received }
+    }
 }
 
 /// A built-in persona.
@@ -605,17 +629,33 @@ pub struct PersonaInfo {
 /// `GET /_sandbox/personas` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct Personas {
     /// Every built-in persona.
     pub personas: Vec<PersonaInfo>,
 }
 
+impl Personas {
+    /// The answer saying these personas.
+    pub fn new(personas: Vec<PersonaInfo>) -> Self {
+        Personas { personas }
+    }
+}
+
 /// `POST /s/{id}/open` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct OpenResponse {
     /// The binding token (also set as the `uip_bind` cookie).
     pub binding: BindingToken,
+}
+
+impl OpenResponse {
+    /// The answer saying the page was bound with `binding`.
+    pub fn new(binding: BindingToken) -> Self {
+        OpenResponse { binding }
+    }
 }
 
 /// `GET /s/{id}/state` answer.
@@ -700,6 +740,7 @@ pub struct WalletRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CustomCredential {
     /// Claims keyed by block name.
     pub claims: BTreeMap<String, Value>,
@@ -713,10 +754,51 @@ pub struct CustomCredential {
     pub device_seed: String,
 }
 
+impl CustomCredential {
+    /// A credential with these claims, valid until `valid_until` (`YYYY-MM-DD`), held by the
+    /// device key of `device_seed` (64 hex characters); from a trusted issuer and not tampered
+    /// with (see [`with_issuer_trusted`](Self::with_issuer_trusted) and
+    /// [`with_tampered`](Self::with_tampered)).
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use uip_types::sandbox::CustomCredential;
+    /// let claims = BTreeMap::from([("first_name".to_owned(), serde_json::json!("Ada"))]);
+    /// let credential = CustomCredential::new(claims, "2030-01-01", "00".repeat(32)).with_tampered(true);
+    /// assert!(credential.issuer_trusted && credential.tampered);
+    /// ```
+    pub fn new(
+        claims: BTreeMap<String, Value>,
+        valid_until: impl Into<String>,
+        device_seed: impl Into<String>,
+    ) -> Self {
+        CustomCredential {
+            claims,
+            valid_until: valid_until.into(),
+            issuer_trusted: true,
+            tampered: false,
+            device_seed: device_seed.into(),
+        }
+    }
+
+    /// The same credential, its issuer on the trust list or not.
+    pub fn with_issuer_trusted(mut self, issuer_trusted: bool) -> Self {
+        self.issuer_trusted = issuer_trusted;
+        self
+    }
+
+    /// The same credential, a disclosed value altered or not.
+    pub fn with_tampered(mut self, tampered: bool) -> Self {
+        self.tampered = tampered;
+        self
+    }
+}
+
 /// `POST /s/{id}/response` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WalletResponse {
     /// The active step's nonce.
     pub nonce: String,
@@ -730,6 +812,34 @@ pub struct WalletResponse {
     /// A custom credential instead of a persona.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<CustomCredential>,
+}
+
+impl WalletResponse {
+    /// Answers the request of nonce `nonce` with `wallet` and `action`, as the default persona
+    /// (see [`with_persona`](Self::with_persona) and [`with_credential`](Self::with_credential)).
+    ///
+    /// ```
+    /// use uip_types::sandbox::{WalletAction, WalletResponse};
+    /// use uip_types::WalletId;
+    /// let answer = WalletResponse::new("n-1", WalletId::GoogleWallet, WalletAction::Share).with_persona("minor");
+    /// assert_eq!(answer.persona.as_deref(), Some("minor"));
+    /// assert_eq!(answer.credential, None);
+    /// ```
+    pub fn new(nonce: impl Into<String>, wallet: WalletId, action: WalletAction) -> Self {
+        WalletResponse { nonce: nonce.into(), wallet, action, persona: None, credential: None }
+    }
+
+    /// The same answer as a built-in persona.
+    pub fn with_persona(mut self, persona: impl Into<String>) -> Self {
+        self.persona = Some(persona.into());
+        self
+    }
+
+    /// The same answer with a custom credential instead of a persona.
+    pub fn with_credential(mut self, credential: CustomCredential) -> Self {
+        self.credential = Some(credential);
+        self
+    }
 }
 
 /// How a wallet response was taken.

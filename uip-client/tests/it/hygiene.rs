@@ -12,25 +12,10 @@ use uip_client::{Client, CreateOptions, CreateSessionRequest, Error, RetryPolicy
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// The texts of an error and of every cause below it.
-fn chain(err: &(dyn StdError + 'static)) -> Vec<String> {
-    let mut texts = vec![err.to_string()];
-    let mut next = err.source();
-    while let Some(e) = next {
-        texts.push(e.to_string());
-        next = e.source();
-    }
-    texts
-}
+#[path = "../../../uip-types/tests/it/support/error_chain.rs"]
+mod error_chain;
 
-/// No error in the chain repeats the text of the cause below it.
-fn assert_each_cause_once(err: &(dyn StdError + 'static)) {
-    let texts = chain(err);
-    for pair in texts.windows(2) {
-        assert!(!pair[1].is_empty(), "{texts:?}");
-        assert!(!pair[0].contains(&pair[1]), "a cause is printed twice in {texts:#?}");
-    }
-}
+use error_chain::{assert_no_text_twice as assert_each_cause_once, chain};
 
 fn refused_base() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -72,6 +57,7 @@ async fn every_error_prints_its_causes_once() {
     // A rule broken without an underlying error has no source.
     let err = Client::builder(KEY).base_url("ftp://example.com").build().unwrap_err();
     assert!(err.source().is_none(), "{err:?}");
+    assert_each_cause_once(&err);
 
     // Transport: our text, then the HTTP library's errors as `dyn Error`, each once.
     let c = Client::builder(KEY).base_url(refused_base()).retry_policy(RetryPolicy::none()).build().unwrap();
@@ -84,6 +70,7 @@ async fn every_error_prints_its_causes_once() {
     let err: Error = CreateSessionRequest::new(vec![Step::age_verify(0)]).validate().unwrap_err().into();
     assert!(err.to_string().starts_with("invalid input: steps[0].params.min_age: "), "{err}");
     assert!(err.source().is_none());
+    assert_each_cause_once(&err);
 
     // Api: no source.
     let server = MockServer::start().await;
@@ -95,6 +82,7 @@ async fn every_error_prints_its_causes_once() {
     let err = client(&server).wallets().await.unwrap_err();
     assert_eq!(err.to_string(), "UIP API error (HTTP 404, resource/not-found): nope");
     assert!(err.source().is_none());
+    assert_each_cause_once(&err);
 }
 
 fn slow_client(server: &MockServer) -> Client {

@@ -263,7 +263,7 @@ pub(crate) fn advance_clock(shared: &Shared, biz: &str, seconds: i64) -> Result<
         )
         .param("seconds")
     })?;
-    Ok(ClockNow { now })
+    Ok(ClockNow::new(now))
 }
 
 /// `POST /_sandbox/faults`.

@@ -17,12 +17,13 @@ pub(crate) const WRONG_SECRET: &str = "uip_whsec_this_is_not_your_secret";
 
 /// `GET /_sandbox/deliveries`.
 pub(crate) fn deliveries(shared: &Shared, biz: &str, session_id: Option<&str>) -> DeliveryLog {
-    shared.store.read(|st| DeliveryLog {
-        deliveries: st
-            .deliveries_of(biz)
-            .filter(|d| session_id.is_none_or(|s| d.session_id() == s))
-            .map(|d| d.log_entry())
-            .collect(),
+    shared.store.read(|st| {
+        DeliveryLog::new(
+            st.deliveries_of(biz)
+                .filter(|d| session_id.is_none_or(|s| d.session_id() == s))
+                .map(|d| d.log_entry())
+                .collect(),
+        )
     })
 }
 

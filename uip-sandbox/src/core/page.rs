@@ -66,7 +66,7 @@ pub(crate) fn peek(shared: &Shared, id: &str, token: Option<&str>) -> Result<(),
 
 /// The open answer.
 pub(crate) fn open_response(token: BindingToken) -> OpenResponse {
-    OpenResponse { binding: token }
+    OpenResponse::new(token)
 }
 
 fn page_state(s: &Session, b: &Business) -> PageState {
@@ -254,7 +254,7 @@ pub(crate) fn respond(
 
 /// `GET /_sandbox/personas`.
 pub(crate) fn personas() -> Personas {
-    Personas { personas: wallet::personas().iter().map(wallet::Persona::info).collect() }
+    Personas::new(wallet::personas().iter().map(wallet::Persona::info).collect())
 }
 
 fn result(s: &Session, b: &Business, outcome: ResponseOutcome) -> ResponseResult {

@@ -200,12 +200,11 @@ pub(crate) fn create_session(
             // Numbered by the store.
             seq: 0,
         };
-        let created = CreatedSession {
-            id: id.clone(),
-            status: SessionStatus::Created,
-            url: SessionUrl::new(format!("{public_url}/s/{id}")),
-            expires: session.expires_at,
-        };
+        let created = CreatedSession::new(
+            id.clone(),
+            SessionUrl::new(format!("{public_url}/s/{id}")),
+            session.expires_at,
+        );
         let body = serde_json::to_string(&created).map_err(|e| ApiError::internal(e.to_string()))?;
         st.insert_session(session, input.uploads.into_iter().map(|u| u.bytes).collect());
         if let Some(key) = key {
@@ -303,13 +302,8 @@ pub(crate) fn simulate(
             Ok(s.nonce.clone().filter(|_| s.status == SessionStatus::InProgress))
         })?;
         let Some(nonce) = nonce else { break };
-        let answer = WalletResponse {
-            nonce,
-            wallet: wallet.clone(),
-            action,
-            persona: req.persona.clone(),
-            credential: None,
-        };
+        let mut answer = WalletResponse::new(nonce, wallet.clone(), action);
+        answer.persona = req.persona.clone();
         respond(shared, id, Responder::Control, Ok(answer))?;
         done += 1;
     }

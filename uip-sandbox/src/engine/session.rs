@@ -121,11 +121,10 @@ pub(crate) struct Applied<T> {
 
 impl Session {
     pub fn context(&self) -> EventContext {
-        EventContext {
-            session_id: self.id.clone(),
-            client_reference_id: self.client_reference_id.clone(),
-            metadata: self.metadata.clone(),
-        }
+        let mut context = EventContext::new(self.id.clone());
+        context.client_reference_id = self.client_reference_id.clone();
+        context.metadata = self.metadata.clone();
+        context
     }
 
     pub fn step_count(&self) -> u32 {
@@ -142,31 +141,26 @@ impl Session {
 
     /// The GET view (docs/DECISIONS.md §3).
     pub fn view(&self) -> SessionView {
-        SessionView {
-            id: self.id.clone(),
-            status: self.status.clone(),
-            current_step: self.current_step,
-            step_count: self.step_count(),
-            primitives: self.steps.iter().map(Step::primitive).collect(),
-            current_primitive: Some(self.current_primitive()),
-            expires_at: Some(self.expires_at),
-            created_at: Some(self.created_at),
-            updated_at: Some(self.updated_at),
-            client_reference_id: self.client_reference_id.clone(),
-            metadata: self.metadata.clone(),
-            results: None,
-            outcome: None,
-        }
+        let mut view =
+            SessionView::new(self.id.clone(), self.status.clone(), self.current_step, self.step_count())
+                .with_primitives(self.steps.iter().map(Step::primitive).collect())
+                .with_current_primitive(self.current_primitive())
+                .with_expires_at(self.expires_at)
+                .with_created_at(self.created_at)
+                .with_updated_at(self.updated_at);
+        view.client_reference_id = self.client_reference_id.clone();
+        view.metadata = self.metadata.clone();
+        view
     }
 
     /// The continue/stop answer.
     pub fn decision(&self) -> DecisionResponse {
-        DecisionResponse {
-            id: self.id.clone(),
-            status: self.status.clone(),
-            current_step: self.current_step,
-            step_count: self.step_count(),
-            current_primitive: (!self.status.is_terminal()).then(|| self.current_primitive()),
+        let answer =
+            DecisionResponse::new(self.id.clone(), self.status.clone(), self.current_step, self.step_count());
+        if self.status.is_terminal() {
+            answer
+        } else {
+            answer.with_current_primitive(self.current_primitive())
         }
     }
 
@@ -213,7 +207,8 @@ impl Session {
             d.purged = true;
         }
         self.end_reason = reason.clone();
-        let ended = SessionEnded { context: self.context(), status: status.clone(), reason };
+        let mut ended = SessionEnded::new(self.context(), status.clone());
+        ended.reason = reason;
         match status {
             SessionStatus::Completed => WebhookEvent::SessionCompleted(ended),
             SessionStatus::Stopped => WebhookEvent::SessionStopped(ended),
@@ -414,13 +409,10 @@ impl Session {
             }
         };
         let record = audit::record(self, stage as u32, primitive.clone(), wallet, proof, now);
-        let mut events = vec![WebhookEvent::StepCompleted(StepCompleted {
-            context: self.context(),
-            stage: stage as u32,
-            primitive,
-            audit_id: record.id.clone(),
-            result,
-        })];
+        let mut events = vec![WebhookEvent::StepCompleted(
+            StepCompleted::new(self.context(), stage as u32, primitive, result)
+                .with_audit_id(record.id.clone()),
+        )];
         self.audits.push(record);
         self.purge_documents_after(stage);
         self.updated_at = now;

@@ -393,7 +393,7 @@ async fn inbox_list(State(shared): State<Arc<Shared>>, Biz(biz): Biz, headers: H
         html_security_headers(&mut r);
         return r;
     }
-    ok(&Inbox { received })
+    ok(&Inbox::new(received))
 }
 
 fn escape(s: &str) -> String {

@@ -216,24 +216,18 @@ pub fn realistic_event(kind: EventKind, options: &EventOptions) -> Result<Webhoo
         Some(id) => id.clone(),
         None => fresh_session_id(),
     };
-    let context =
-        EventContext { session_id: SessionId::from(session_id), client_reference_id: None, metadata: None };
-    let ended = |status: SessionStatus, default_reason: Option<&str>| SessionEnded {
-        context: context.clone(),
-        status,
-        reason: options.reason.clone().or(default_reason.map(str::to_owned)),
+    let context = EventContext::new(SessionId::from(session_id));
+    let ended = |status: SessionStatus, default_reason: Option<&str>| {
+        let mut ended = SessionEnded::new(context.clone(), status);
+        ended.reason = options.reason.clone().or(default_reason.map(str::to_owned));
+        ended
     };
     Ok(match kind {
         EventKind::StepCompleted => {
             let primitive = options.primitive.clone().unwrap_or(Primitive::Identify);
             let stage = 0;
-            WebhookEvent::StepCompleted(StepCompleted {
-                audit_id: context.session_id.audit_id(stage),
-                context,
-                stage,
-                result: step_result(&primitive),
-                primitive,
-            })
+            let result = step_result(&primitive);
+            WebhookEvent::StepCompleted(StepCompleted::new(context, stage, primitive, result))
         }
         EventKind::SessionCompleted => WebhookEvent::SessionCompleted(ended(SessionStatus::Completed, None)),
         EventKind::SessionStopped => WebhookEvent::SessionStopped(ended(SessionStatus::Stopped, None)),

@@ -794,11 +794,9 @@ mod tests {
     }
 
     fn expired(session: &str) -> WebhookEvent {
-        WebhookEvent::SessionExpired(SessionEnded {
-            context: EventContext { session_id: session.into(), ..EventContext::default() },
-            status: SessionStatus::Expired,
-            reason: Some("session_ttl".to_owned()),
-        })
+        WebhookEvent::SessionExpired(
+            SessionEnded::new(EventContext::new(session), SessionStatus::Expired).with_reason("session_ttl"),
+        )
     }
 
     fn sorted<K: Debug, V: Debug>(m: &HashMap<K, V>) -> Vec<String> {
@@ -865,8 +863,9 @@ mod tests {
         // The second event queues behind the first (its session's open head).
         let session = format!("ses_{n}");
         let stopped = match expired(&session) {
-            WebhookEvent::SessionExpired(e) => {
-                WebhookEvent::SessionStopped(SessionEnded { status: SessionStatus::Stopped, ..e })
+            WebhookEvent::SessionExpired(mut e) => {
+                e.status = SessionStatus::Stopped;
+                WebhookEvent::SessionStopped(e)
             }
             other => other,
         };

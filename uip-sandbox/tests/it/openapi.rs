@@ -524,24 +524,18 @@ fn every_create_request() -> Vec<uip_types::CreateSessionRequest> {
 
 fn every_event() -> Vec<uip_types::WebhookEvent> {
     use uip_types::{EventContext, SessionEnded, SessionStatus, StepCompleted, StepResult, WebhookEvent};
-    let ctx = EventContext {
-        session_id: "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w".into(),
-        client_reference_id: Some("r".into()),
-        metadata: Some([("k".to_owned(), "v".to_owned())].into()),
-    };
+    let ctx = EventContext::new("sess_7Hq2LmZ9pX4rT1vB8nC3dK6w")
+        .with_client_reference_id("r")
+        .with_metadata([("k".to_owned(), "v".to_owned())].into());
     let step = |primitive: uip_types::Primitive, result| {
-        WebhookEvent::StepCompleted(StepCompleted {
-            context: ctx.clone(),
-            stage: 3,
-            primitive,
-            audit_id: "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w_3".into(),
-            result,
-        })
+        WebhookEvent::StepCompleted(StepCompleted::new(ctx.clone(), 3, primitive, result))
     };
-    let ended = |status, reason: Option<&str>| SessionEnded {
-        context: EventContext { client_reference_id: None, metadata: None, ..ctx.clone() },
-        status,
-        reason: reason.map(str::to_owned),
+    let ended = |status, reason: Option<&str>| {
+        let ended = SessionEnded::new(EventContext::new(ctx.session_id.clone()), status);
+        match reason {
+            Some(reason) => ended.with_reason(reason),
+            None => ended,
+        }
     };
     vec![
         step(

@@ -582,7 +582,7 @@ async fn another_applications_database_is_refused_and_left_untouched() {
 
         let err = Sandbox::builder().database(path).start().await.expect_err("refused");
         let message = err.to_string();
-        assert!(matches!(err, uip_sandbox::SandboxError::Start(_)), "{err:?}");
+        assert!(matches!(err, uip_sandbox::SandboxError::Start { .. }), "{err:?}");
         assert!(message.contains(&path.display().to_string()), "names the file: {message}");
         assert!(message.contains("not a uip-sandbox database"), "{message}");
         assert_eq!(std::fs::read(path).unwrap(), before, "{} modified", path.display());

@@ -455,7 +455,7 @@ async fn a_builder_webhook_url_at_the_hosted_pages_fails_the_start() {
     let r =
         Sandbox::builder().public_url(public).webhook_url(format!("{public}/s/sess_x/open")).start().await;
     match r {
-        Err(SandboxError::Start(m)) => assert!(m.contains("webhook"), "{m}"),
+        Err(SandboxError::Start { message: m, .. }) => assert!(m.contains("webhook"), "{m}"),
         other => panic!("expected a start error, got {other:?}"),
     }
     // The bound address (a fixed port: taken from a listener just released).
@@ -465,7 +465,7 @@ async fn a_builder_webhook_url_at_the_hosted_pages_fails_the_start() {
         .webhook_url(format!("http://localhost:{port}/s/sess_x/open"))
         .start()
         .await;
-    assert!(matches!(r, Err(SandboxError::Start(_))), "{r:?}");
+    assert!(matches!(r, Err(SandboxError::Start { .. })), "{r:?}");
     // Fine elsewhere.
     Sandbox::builder().public_url(public).webhook_url(format!("{public}/hooks/uip")).start().await.unwrap();
 }

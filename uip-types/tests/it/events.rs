@@ -13,25 +13,28 @@ use uip_types::{
 const SID: &str = "sess_7Hq2LmZ9pX4rT1vB8nC3dK6w";
 
 fn ctx(with_echoes: bool) -> EventContext {
-    EventContext {
-        session_id: SID.into(),
-        client_reference_id: with_echoes.then(|| "order_4815".to_owned()),
-        metadata: with_echoes.then(|| BTreeMap::from([("cart".to_owned(), "c_77".to_owned())])),
+    let context = EventContext::new(SID);
+    if with_echoes {
+        context
+            .with_client_reference_id("order_4815")
+            .with_metadata(BTreeMap::from([("cart".to_owned(), "c_77".to_owned())]))
+    } else {
+        context
     }
 }
 
 fn step(with_echoes: bool, stage: u32, primitive: Primitive, result: StepResult) -> WebhookEvent {
-    WebhookEvent::StepCompleted(StepCompleted {
-        context: ctx(with_echoes),
-        stage,
-        audit_id: format!("{SID}_{stage}"),
-        primitive,
-        result,
-    })
+    let step = StepCompleted::new(ctx(with_echoes), stage, primitive, result);
+    assert_eq!(step.audit_id, format!("{SID}_{stage}"));
+    WebhookEvent::StepCompleted(step)
 }
 
 fn ended(with_echoes: bool, status: SessionStatus, reason: Option<&str>) -> SessionEnded {
-    SessionEnded { context: ctx(with_echoes), status, reason: reason.map(str::to_owned) }
+    let ended = SessionEnded::new(ctx(with_echoes), status);
+    match reason {
+        Some(reason) => ended.with_reason(reason),
+        None => ended,
+    }
 }
 
 fn all_events(with_echoes: bool) -> Vec<WebhookEvent> {

@@ -6,6 +6,7 @@ mod support;
 
 mod audit_chain;
 mod bind_documents;
+mod error_chains;
 mod events;
 mod fixtures;
 mod hashing;

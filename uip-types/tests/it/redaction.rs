@@ -63,61 +63,37 @@ fn secret_strings_debug_as_redacted() {
 
 #[test]
 fn structs_carrying_capabilities_do_not_leak_them() {
-    let created = CreatedSession {
-        id: SID.into(),
-        status: SessionStatus::Created,
-        url: SessionUrl::new(format!("http://127.0.0.1:8787/s/{SID}")),
-        expires: chrono::DateTime::from_timestamp(1_780_833_600, 0).unwrap(),
-    };
+    let created = CreatedSession::new(
+        SID,
+        SessionUrl::new(format!("http://127.0.0.1:8787/s/{SID}")),
+        chrono::DateTime::from_timestamp(1_780_833_600, 0).unwrap(),
+    );
     for dbg in [format!("{created:?}"), format!("{created:#?}")] {
         assert!(!dbg.contains(SID), "{dbg}");
         assert_hidden(&dbg, &RANDOM[4..]);
     }
 
-    let view = SessionView {
-        id: SID.into(),
-        status: SessionStatus::InProgress,
-        current_step: 0,
-        step_count: 1,
-        primitives: vec![],
-        current_primitive: None,
-        expires_at: None,
-        created_at: None,
-        updated_at: None,
-        client_reference_id: None,
-        metadata: None,
-        // The variant shape's results carry audit ids, which embed the session id.
-        results: Some(vec![uip_types::VerifiedStep {
-            step: 0,
-            primitive: uip_types::Primitive::AgeVerify,
-            verified_at: chrono::DateTime::from_timestamp(1_780_833_600, 0).unwrap(),
-            audit_id: format!("{SID}_0"),
-            result: uip_types::StepResult::AgeVerify { satisfied: true, min_age: None },
-        }]),
-        outcome: None,
-    };
+    // The variant shape's results carry audit ids, which embed the session id.
+    let view = SessionView::new(SID, SessionStatus::InProgress, 0, 1).with_results(vec![
+        uip_types::VerifiedStep::new(
+            0,
+            uip_types::Primitive::AgeVerify,
+            chrono::DateTime::from_timestamp(1_780_833_600, 0).unwrap(),
+            format!("{SID}_0"),
+            uip_types::StepResult::AgeVerify { satisfied: true, min_age: None },
+        ),
+    ]);
     assert_hidden(&format!("{view:?}"), &RANDOM[4..]);
-    let decision = DecisionResponse {
-        id: SID.into(),
-        status: SessionStatus::Stopped,
-        current_step: 0,
-        step_count: 1,
-        current_primitive: None,
-    };
+    let decision = DecisionResponse::new(SID, SessionStatus::Stopped, 0, 1);
     assert_hidden(&format!("{decision:?}"), &RANDOM[4..]);
 
-    let ended = WebhookEvent::SessionCompleted(SessionEnded {
-        context: EventContext {
-            session_id: SID.into(),
-            client_reference_id: None,
-            metadata: Some(BTreeMap::new()),
-        },
-        status: SessionStatus::Completed,
-        reason: None,
-    });
+    let ended = WebhookEvent::SessionCompleted(SessionEnded::new(
+        EventContext::new(SID).with_metadata(BTreeMap::new()),
+        SessionStatus::Completed,
+    ));
     assert_hidden(&format!("{ended:?}"), &RANDOM[4..]);
 
-    let open = OpenResponse { binding: BindingToken::new(BINDING) };
+    let open = OpenResponse::new(BindingToken::new(BINDING));
     assert_hidden(&format!("{open:?}"), BINDING);
 }
 
@@ -167,13 +143,12 @@ fn audit_ids_embedding_the_session_id_are_redacted_too() {
     assert_hidden(&dbg, &RANDOM[4..]);
     assert!(dbg.contains("AuditRecord {") && dbg.contains("contract.pdf"), "{dbg}");
 
-    let step = WebhookEvent::StepCompleted(uip_types::StepCompleted {
-        context: EventContext { session_id: SID.into(), client_reference_id: None, metadata: None },
-        stage: 0,
-        primitive: uip_types::Primitive::AgeVerify,
-        audit_id: format!("{SID}_0"),
-        result: uip_types::StepResult::AgeVerify { satisfied: true, min_age: Some(18) },
-    });
+    let step = WebhookEvent::StepCompleted(uip_types::StepCompleted::new(
+        EventContext::new(SID),
+        0,
+        uip_types::Primitive::AgeVerify,
+        uip_types::StepResult::AgeVerify { satisfied: true, min_age: Some(18) },
+    ));
     for dbg in [format!("{step:?}"), format!("{step:#?}")] {
         assert_hidden(&dbg, &RANDOM[4..]);
         assert!(dbg.contains("satisfied: true"), "{dbg}");
