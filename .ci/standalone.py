@@ -4,7 +4,8 @@
 A user's clone has nothing beside it (no ../shared, no development tree), so a doc link, an
 include_str!, a Cargo path or a test fixture that reaches outside the repository breaks for them.
 Every `../…` path in a tracked file is resolved from the file's folder and from its crate's root
-(for paths joined to CARGO_MANIFEST_DIR); either escaping the repository is an error. Absolute
+(for paths joined to CARGO_MANIFEST_DIR; a `#[path]` attribute only from the file's folder);
+either escaping the repository is an error. Absolute
 paths into this machine's work folders and any mention of a `shared/` folder beside the repository
 are errors too. Exit 1 with one line per finding.
 """
@@ -36,8 +37,10 @@ for name in files:
         if forbidden.search(line):
             findings.append(f"{name}:{number}: refers outside the repository: {line.strip()[:160]}")
             continue
+        # `#[path = "…"]` resolves from the file's own folder only.
+        line_bases = {os.path.dirname(path)} if "#[path" in line else bases
         for match in relative.finditer(line):
-            for base in bases:
+            for base in line_bases:
                 target = os.path.normpath(os.path.join(base, match.group(0)))
                 if os.path.relpath(target, root).startswith(".."):
                     findings.append(f"{name}:{number}: `{match.group(0)}` leaves the repository")
