@@ -22,8 +22,8 @@ use super::openapi::{
     Unprocessable, TAG_CONTROL,
 };
 use super::{
-    html_security_headers, json_response, ok, parse_control_json, read_body, refuse_duplicate_keys, Biz,
-    Path, Query,
+    escape_html, html_security_headers, json_response, ok, parse_control_json, read_body,
+    refuse_duplicate_keys, Biz, Path, Query,
 };
 use crate::core as uc;
 use crate::error::ApiError;
@@ -396,10 +396,6 @@ async fn inbox_list(State(shared): State<Arc<Shared>>, Biz(biz): Biz, headers: H
     ok(&Inbox::new(received))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 fn inbox_html(received: &[InboxEntry]) -> String {
     let rows: String = received
         .iter()
@@ -407,15 +403,15 @@ fn inbox_html(received: &[InboxEntry]) -> String {
         .map(|e| {
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
-                escape(&uip_types::time::format_secs(&e.received_at)),
-                escape(&e.event),
-                escape(&e.delivery_id),
+                escape_html(&uip_types::time::format_secs(&e.received_at)),
+                escape_html(&e.event),
+                escape_html(&e.delivery_id),
                 if e.verified {
                     "✔ verified".to_owned()
                 } else {
-                    format!("✘ {}", escape(e.error.as_deref().unwrap_or("")))
+                    format!("✘ {}", escape_html(e.error.as_deref().unwrap_or("")))
                 },
-                escape(&e.body),
+                escape_html(&e.body),
             )
         })
         .collect();

@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::TAG_CONTROL;
+use super::{escape_html, static_asset};
 use crate::server::Peer;
 use crate::Shared;
 
@@ -56,7 +57,7 @@ async fn dashboard(
     headers: HeaderMap,
 ) -> Response {
     let prefill = if is_local(peer.map(|Extension(p)| p), &headers, &shared.public_url) {
-        escape_attr(&shared.settings.api_key)
+        escape_html(&shared.settings.api_key)
     } else {
         String::new()
     };
@@ -97,15 +98,6 @@ fn host_name(host: &str) -> Option<&str> {
     Some(host.split(':').next().unwrap_or(host)).filter(|h| !h.is_empty())
 }
 
-/// Escapes a value for a double-quoted HTML attribute.
-fn escape_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 #[utoipa::path(
     get,
     path = "/_assets/dashboard.js",
@@ -115,7 +107,7 @@ fn escape_attr(s: &str) -> String {
     responses((status = 200, description = "JavaScript.", body = String, content_type = "text/javascript"))
 )]
 async fn dashboard_js() -> Response {
-    asset(DASHBOARD_JS, "text/javascript; charset=utf-8")
+    static_asset(DASHBOARD_JS, "text/javascript; charset=utf-8")
 }
 
 #[utoipa::path(
@@ -127,14 +119,7 @@ async fn dashboard_js() -> Response {
     responses((status = 200, description = "CSS.", body = String, content_type = "text/css"))
 )]
 async fn dashboard_css() -> Response {
-    asset(DASHBOARD_CSS, "text/css; charset=utf-8")
-}
-
-fn asset(body: &'static str, content_type: &'static str) -> Response {
-    let mut r =
-        ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response();
-    r.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    r
+    static_asset(DASHBOARD_CSS, "text/css; charset=utf-8")
 }
 
 #[cfg(test)]
@@ -174,6 +159,6 @@ mod tests {
 
     #[test]
     fn the_prefilled_key_is_attribute_escaped() {
-        assert_eq!(escape_attr("a\"b<c>&'"), "a&quot;b&lt;c&gt;&amp;&#39;");
+        assert_eq!(escape_html("a\"b<c>&'"), "a&quot;b&lt;c&gt;&amp;&#39;");
     }
 }

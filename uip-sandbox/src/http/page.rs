@@ -20,7 +20,7 @@ use super::openapi::{
     self as doc, BadOrigin, Binding, BodyErrors, Busy, Conflict, Gone, NotFound, ServerError, SessionPath,
     Unprocessable, TAG_PAGE,
 };
-use super::{html_security_headers as page_headers, ok, parse_json, read_body, Path};
+use super::{html_security_headers as page_headers, ok, parse_json, read_body, static_asset, Path};
 use crate::core::{self as uc, Responder};
 use crate::error::ApiError;
 use crate::Shared;
@@ -55,7 +55,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
     responses((status = 200, description = "JavaScript.", body = String, content_type = "text/javascript"))
 )]
 async fn page_js() -> Response {
-    asset(PAGE_JS, "text/javascript; charset=utf-8")
+    static_asset(PAGE_JS, "text/javascript; charset=utf-8")
 }
 
 #[utoipa::path(
@@ -67,11 +67,7 @@ async fn page_js() -> Response {
     responses((status = 200, description = "CSS.", body = String, content_type = "text/css"))
 )]
 async fn page_css() -> Response {
-    asset(PAGE_CSS, "text/css; charset=utf-8")
-}
-
-fn asset(body: &'static str, content_type: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    static_asset(PAGE_CSS, "text/css; charset=utf-8")
 }
 
 /// The binding token a request presents: the header wins over the cookie.
