@@ -9,41 +9,16 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BASE = (process.env.UIP_SANDBOX_URL || "").replace(/\/+$/, "");
-const DEFAULT_KEY = process.env.UIP_API_KEY || "uip_test_sandbox";
-const SHOTS = process.env.UIP_SCREENSHOT_DIR || path.resolve(HERE, "../../target/browser-screenshots");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+import { BASE, DEFAULT_KEY, ORIGIN, eventually, launchBrowser, request, shot } from "./support.mjs";
+
 const DESKTOP = { width: 1366, height: 900 };
 const PHONE = { width: 390, height: 844 };
-
-assert.ok(BASE, "UIP_SANDBOX_URL must point at a running sandbox (run.sh sets it)");
-const ORIGIN = new URL(BASE).origin;
 
 let browser;
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    timeout: 30_000,
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -52,40 +27,8 @@ after(async () => {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-async function call(key, method, p, body) {
-  const headers = { Accept: "application/json" };
-  if (key) headers.Authorization = `Bearer ${key}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(BASE + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json, text };
-}
-
-/** Polls `fn` until it returns a truthy value; generous bounds, no timing assertion. */
-async function eventually(fn, { timeout = 20_000, interval = 150, what = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = new Error(`${what}: got ${JSON.stringify(v)}`);
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${last && last.message}`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+function call(key, method, p, body) {
+  return request(method, p, { key, body });
 }
 
 const row = (page, id) => page.locator(`[data-testid="session-row"][data-session-id="${id}"]`);

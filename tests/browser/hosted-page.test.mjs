@@ -8,16 +8,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BASE = (process.env.UIP_SANDBOX_URL || "").replace(/\/+$/, "");
-const KEY = process.env.UIP_API_KEY || "uip_test_sandbox";
-const SHOTS = process.env.UIP_SCREENSHOT_DIR || path.resolve(HERE, "../../target/browser-screenshots");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+import { BASE, DEFAULT_KEY as KEY, ORIGIN, eventually, launchBrowser, request, shot } from "./support.mjs";
+
 const VIEWPORT = { width: 390, height: 844 };
 const RETURN_URL = "https://shop.example.com/done";
 const TERMS =
@@ -25,29 +18,10 @@ const TERMS =
   "2. Returns are accepted within 30 days.\n" +
   "3. These terms are governed by the laws of the State of Delaware.";
 
-assert.ok(BASE, "UIP_SANDBOX_URL must point at a running sandbox (run.sh sets it)");
-const ORIGIN = new URL(BASE).origin;
-
 let browser;
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  // launch() gives the browser a fresh temporary --user-data-dir of its own and removes it on close.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    timeout: 30_000,
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -56,47 +30,14 @@ after(async () => {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-async function api(method, p, { body, auth = true, form } = {}) {
-  const headers = { Accept: "application/json" };
-  if (auth) headers.Authorization = `Bearer ${KEY}`;
-  let payload;
-  if (form) payload = form;
-  else if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(BASE + p, { method, headers, body: payload });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json, text };
+function api(method, p, { body, auth = true, form } = {}) {
+  return request(method, p, { key: auth ? KEY : undefined, body, form });
 }
 
 async function createSession(body) {
   const res = await api("POST", "/v1/sessions", { body });
   assert.equal(res.status, 200, `create session: ${res.text}`);
   return res.json;
-}
-
-/** Polls `fn` until it returns a truthy value (or a non-throwing result when `fn` asserts). */
-async function eventually(fn, { timeout = 10_000, interval = 100, what = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = new Error(`${what}: got ${JSON.stringify(v)}`);
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${last && last.message}`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
 }
 
 const text = (page, id) => page.getByTestId(id).first().textContent();
@@ -116,10 +57,6 @@ async function waitText(page, id, expected, timeout = 10_000) {
     },
     { timeout, what: `[data-testid=${id}] to show ${expected}` },
   );
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
 }
 
 /** A context as a phone would have it, that refuses (and records) any request off the sandbox. */
