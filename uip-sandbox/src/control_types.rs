@@ -174,7 +174,7 @@ impl<'a> Faults<'a> {
         if matches!(fault, Fault::Delay(d) if d > MAX_FAULT_DELAY) {
             return Err(SandboxError::invalid_field("with", "a fault delay is at most 60 s"));
         }
-        let plan = FaultPlan { fail_next: n, with: fault.wire() };
+        let plan = FaultPlan::new(n).with_fault(fault.wire());
         uc::set_faults(self.shared, self.business_id, plan).map_err(api_error)?;
         Ok(FaultsArmed { remaining: n, fault })
     }
@@ -192,7 +192,7 @@ impl<'a> Faults<'a> {
     /// # });
     /// ```
     pub fn clear(&self) -> Result<(), SandboxError> {
-        let plan = FaultPlan { fail_next: 0, with: serde_json::Value::Null };
+        let plan = FaultPlan::new(0);
         uc::set_faults(self.shared, self.business_id, plan).map_err(api_error)?;
         Ok(())
     }

@@ -25,7 +25,11 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ApiErrorBody {
-        ApiErrorBody { error: self.message.clone(), code: Some(self.code.clone()), param: self.param.clone() }
+        let body = ApiErrorBody::new(self.code.clone(), self.message.clone());
+        match &self.param {
+            Some(param) => body.with_param(param.clone()),
+            None => body,
+        }
     }
 
     pub fn not_found(what: &str) -> Self {

@@ -13,6 +13,7 @@ use crate::time::{self, Timestamp};
 /// `Debug` redacts `id` like [`SessionId`]'s `Debug` does, since it embeds the session id.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct AuditRecord {
     /// `{session_id}_{stage}`.
     pub id: String,
@@ -109,6 +110,7 @@ pub enum Proof {
 /// A document listed in a sign proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct ProofDocument {
     /// Filename.
     pub name: String,
@@ -118,7 +120,94 @@ pub struct ProofDocument {
     pub size: u64,
 }
 
+impl ProofDocument {
+    /// The document `name` of `size` bytes whose digest is `sha256` (`sha256:<hex>`).
+    ///
+    /// ```
+    /// use uip_types::ProofDocument;
+    /// let d = ProofDocument::new("contract.pdf", format!("sha256:{}", "0".repeat(64)), 1024);
+    /// assert_eq!((d.name.as_str(), d.size), ("contract.pdf", 1024));
+    /// ```
+    pub fn new(name: impl Into<String>, sha256: impl Into<String>, size: u64) -> Self {
+        ProofDocument { name: name.into(), sha256: sha256.into(), size }
+    }
+}
+
 impl AuditRecord {
+    /// The record of stage `stage` of `session_id`, verified at `occurred_at` with `wallet`,
+    /// chained to `prev_hash` (its id is `{session_id}_{stage}`). It has no
+    /// `client_reference_id`, no `ts_token`, `business_redacted` is true for age_verify only, and
+    /// its `record_hash` is empty until [`sealed`](Self::sealed).
+    ///
+    /// ```
+    /// use uip_types::hashing::GENESIS_HASH;
+    /// use uip_types::{AuditRecord, Primitive, Proof, SessionId, WalletId};
+    /// let proof = Proof::AgeVerify { satisfied: true, min_age: 21 };
+    /// let at = chrono::DateTime::from_timestamp(1_780_833_690, 0).unwrap();
+    /// let record = AuditRecord::new(SessionId::from("ses_1"), 0, Primitive::AgeVerify, WalletId::AppleWallet, proof, at, GENESIS_HASH)
+    ///     .with_client_reference_id("order_1")
+    ///     .sealed();
+    /// assert!(record.business_redacted);
+    /// assert_eq!(record.record_hash, record.compute_record_hash());
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        session_id: SessionId,
+        stage: u32,
+        primitive: Primitive,
+        wallet: WalletId,
+        proof: Proof,
+        occurred_at: Timestamp,
+        prev_hash: impl Into<String>,
+    ) -> Self {
+        let business_redacted = primitive == Primitive::AgeVerify;
+        AuditRecord {
+            id: session_id.audit_id(stage),
+            session_id,
+            stage,
+            primitive,
+            wallet,
+            proof,
+            occurred_at,
+            client_reference_id: None,
+            prev_hash: prev_hash.into(),
+            record_hash: String::new(),
+            ts_token: None,
+            business_redacted,
+        }
+    }
+
+    /// The same record echoing the create's `client_reference_id`.
+    pub fn with_client_reference_id(mut self, client_reference_id: impl Into<String>) -> Self {
+        self.client_reference_id = Some(client_reference_id.into());
+        self
+    }
+
+    /// The same record with an RFC 3161 token.
+    pub fn with_ts_token(mut self, ts_token: impl Into<String>) -> Self {
+        self.ts_token = Some(ts_token.into());
+        self
+    }
+
+    /// The same record, its identity sealed or not.
+    pub fn with_business_redacted(mut self, business_redacted: bool) -> Self {
+        self.business_redacted = business_redacted;
+        self
+    }
+
+    /// The same record with this `record_hash`.
+    pub fn with_record_hash(mut self, record_hash: impl Into<String>) -> Self {
+        self.record_hash = record_hash.into();
+        self
+    }
+
+    /// The same record with its `record_hash` set to
+    /// [`compute_record_hash`](Self::compute_record_hash).
+    pub fn sealed(mut self) -> Self {
+        self.record_hash = self.compute_record_hash();
+        self
+    }
+
     /// Computes what `record_hash` must be under this sandbox's format (docs/DECISIONS.md §6):
     /// `sha256:` + hex(SHA-256(JCS(record))) over the record, as this crate serializes it,
     /// without `record_hash` and `ts_token`. Fields this crate does not know are not part of it:

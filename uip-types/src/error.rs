@@ -118,6 +118,7 @@ impl ErrorCode {
         examples(json!({"error": "min_age must be an integer from 1 to 120", "code": "request/invalid-params", "param": "steps[0].params.min_age"}))
     )
 )]
+#[non_exhaustive]
 pub struct ApiErrorBody {
     /// Human-readable message.
     pub error: String,
@@ -132,6 +133,12 @@ pub struct ApiErrorBody {
 
 impl ApiErrorBody {
     /// A body without `param`.
+    ///
+    /// ```
+    /// use uip_types::{ApiErrorBody, ErrorCode};
+    /// let body = ApiErrorBody::new(ErrorCode::InvalidParams, "min_age must be an integer").with_param("steps[0].params.min_age");
+    /// assert_eq!(body.param.as_deref(), Some("steps[0].params.min_age"));
+    /// ```
     pub fn new(code: ErrorCode, error: impl Into<String>) -> Self {
         ApiErrorBody { error: error.into(), code: Some(code), param: None }
     }

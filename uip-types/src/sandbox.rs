@@ -194,6 +194,7 @@ impl NewBusiness {
 /// `POST /_sandbox/businesses` answer: the new business's credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct BusinessCredentials {
     /// Business id.
     pub business_id: String,
@@ -209,9 +210,45 @@ pub struct BusinessCredentials {
     pub trust: Trust,
 }
 
+impl BusinessCredentials {
+    /// The credentials of business `business_id`: its API key, webhook secret, balance and trust,
+    /// without a webhook URL (see [`with_webhook_url`](Self::with_webhook_url)).
+    ///
+    /// ```
+    /// use uip_types::sandbox::{BusinessCredentials, Trust};
+    /// use uip_types::{ApiKey, WebhookSecret};
+    /// let creds = BusinessCredentials::new("biz_1", ApiKey::new("uip_test_k"), WebhookSecret::new("uip_whsec_s"), 100, Trust::Demo)
+    ///     .with_webhook_url("http://127.0.0.1:9000/hooks");
+    /// assert_eq!(creds.webhook_url.as_deref(), Some("http://127.0.0.1:9000/hooks"));
+    /// ```
+    pub fn new(
+        business_id: impl Into<String>,
+        api_key: ApiKey,
+        webhook_secret: WebhookSecret,
+        balance_cents: u64,
+        trust: Trust,
+    ) -> Self {
+        BusinessCredentials {
+            business_id: business_id.into(),
+            api_key,
+            webhook_secret,
+            webhook_url: None,
+            balance_cents,
+            trust,
+        }
+    }
+
+    /// The same credentials with a webhook URL.
+    pub fn with_webhook_url(mut self, webhook_url: impl Into<String>) -> Self {
+        self.webhook_url = Some(webhook_url.into());
+        self
+    }
+}
+
 /// `GET`/`PATCH /_sandbox/business` answer (the API key is never echoed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct BusinessView {
     /// Business id.
     pub business_id: String,
@@ -229,6 +266,48 @@ pub struct BusinessView {
     /// `POST /_sandbox/clock/advance` calls; 0 when absent on the wire).
     #[serde(default)]
     pub clock_offset_s: i64,
+}
+
+impl BusinessView {
+    /// The view of business `business_id` named `name`, with its webhook secret, balance and
+    /// trust; no webhook URL and a clock offset of 0 (see [`with_webhook_url`](Self::with_webhook_url)
+    /// and [`with_clock_offset_s`](Self::with_clock_offset_s)).
+    ///
+    /// ```
+    /// use uip_types::sandbox::{BusinessView, Trust};
+    /// use uip_types::WebhookSecret;
+    /// let view = BusinessView::new("biz_1", "Shop", WebhookSecret::new("uip_whsec_s"), 1, Trust::Production).with_clock_offset_s(60);
+    /// assert_eq!((view.webhook_url, view.clock_offset_s), (None, 60));
+    /// ```
+    pub fn new(
+        business_id: impl Into<String>,
+        name: impl Into<String>,
+        webhook_secret: WebhookSecret,
+        balance_cents: u64,
+        trust: Trust,
+    ) -> Self {
+        BusinessView {
+            business_id: business_id.into(),
+            name: name.into(),
+            webhook_url: None,
+            webhook_secret,
+            balance_cents,
+            trust,
+            clock_offset_s: 0,
+        }
+    }
+
+    /// The same view with a webhook URL.
+    pub fn with_webhook_url(mut self, webhook_url: impl Into<String>) -> Self {
+        self.webhook_url = Some(webhook_url.into());
+        self
+    }
+
+    /// The same view with the business's clock `clock_offset_s` seconds ahead of real time.
+    pub fn with_clock_offset_s(mut self, clock_offset_s: i64) -> Self {
+        self.clock_offset_s = clock_offset_s;
+        self
+    }
 }
 
 /// `PATCH /_sandbox/business` body. `webhook_url: null` clears the URL.
@@ -360,6 +439,7 @@ pub enum DeliveryStatus {
 /// One attempt in the delivery log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct DeliveryAttempt {
     /// When the attempt started (real time).
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -375,9 +455,37 @@ pub struct DeliveryAttempt {
     pub duration_ms: u64,
 }
 
+impl DeliveryAttempt {
+    /// An attempt started at `at` that took `duration_ms`, with no status code and no error (see
+    /// [`with_status_code`](Self::with_status_code) and [`with_error`](Self::with_error)).
+    ///
+    /// ```
+    /// use uip_types::sandbox::DeliveryAttempt;
+    /// let at = chrono::DateTime::from_timestamp(1_780_833_690, 0).unwrap();
+    /// let attempt = DeliveryAttempt::new(at, 12).with_status_code(500).with_error("receiver answered 500");
+    /// assert_eq!(attempt.status_code, Some(500));
+    /// ```
+    pub fn new(at: Timestamp, duration_ms: u64) -> Self {
+        DeliveryAttempt { at, status_code: None, error: None, duration_ms }
+    }
+
+    /// The same attempt, the receiver having answered `status_code`.
+    pub fn with_status_code(mut self, status_code: u16) -> Self {
+        self.status_code = Some(status_code);
+        self
+    }
+
+    /// The same attempt, having gone wrong as `error` says.
+    pub fn with_error(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
+}
+
 /// One entry of `GET /_sandbox/deliveries`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct DeliveryLogEntry {
     /// Stable delivery id.
     pub delivery_id: String,
@@ -395,6 +503,42 @@ pub struct DeliveryLogEntry {
     pub next_attempt_at: Option<Timestamp>,
     /// The exact body, as a string.
     pub body: String,
+}
+
+impl DeliveryLogEntry {
+    /// The delivery `delivery_id` of `event` for `session_id`, in `status` after `attempts`, with
+    /// this exact body; no next attempt due (see [`with_next_attempt_at`](Self::with_next_attempt_at)).
+    ///
+    /// ```
+    /// use uip_types::sandbox::{DeliveryLogEntry, DeliveryStatus};
+    /// use uip_types::SessionId;
+    /// let entry = DeliveryLogEntry::new("dlv_1", "session.expired", SessionId::from("ses_1"), DeliveryStatus::Pending, vec![], "{}");
+    /// assert_eq!((entry.attempts.len(), entry.next_attempt_at), (0, None));
+    /// ```
+    pub fn new(
+        delivery_id: impl Into<String>,
+        event: impl Into<String>,
+        session_id: SessionId,
+        status: DeliveryStatus,
+        attempts: Vec<DeliveryAttempt>,
+        body: impl Into<String>,
+    ) -> Self {
+        DeliveryLogEntry {
+            delivery_id: delivery_id.into(),
+            event: event.into(),
+            session_id,
+            status,
+            attempts,
+            next_attempt_at: None,
+            body: body.into(),
+        }
+    }
+
+    /// The same entry with its next attempt due at `next_attempt_at`.
+    pub fn with_next_attempt_at(mut self, next_attempt_at: Timestamp) -> Self {
+        self.next_attempt_at = Some(next_attempt_at);
+        self
+    }
 }
 
 /// `GET /_sandbox/deliveries` answer.
@@ -564,6 +708,7 @@ impl SimulateRequest {
 /// `POST /_sandbox/faults` body and answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct FaultPlan {
     /// How many business-API requests fail.
     #[serde(deserialize_with = "control_int::fail_next")]
@@ -573,9 +718,30 @@ pub struct FaultPlan {
     pub with: Value,
 }
 
+impl FaultPlan {
+    /// Fails the next `fail_next` business-API requests, the way `with` is `null` (see
+    /// [`with_fault`](Self::with_fault)).
+    ///
+    /// ```
+    /// use uip_types::sandbox::FaultPlan;
+    /// let plan = FaultPlan::new(2).with_fault(serde_json::json!(503));
+    /// assert_eq!((plan.fail_next, plan.with), (2, serde_json::json!(503)));
+    /// ```
+    pub fn new(fail_next: u32) -> Self {
+        FaultPlan { fail_next, with: Value::Null }
+    }
+
+    /// The same plan failing with `with`: `500`, `503`, `429`, `"reset"` or `"delay_ms:N"`.
+    pub fn with_fault(mut self, with: Value) -> Self {
+        self.with = with;
+        self
+    }
+}
+
 /// One entry of the built-in inbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct InboxEntry {
     /// The delivery id header.
     pub delivery_id: String,
@@ -592,6 +758,40 @@ pub struct InboxEntry {
     pub received_at: Timestamp,
     /// The body as received.
     pub body: String,
+}
+
+impl InboxEntry {
+    /// The delivery `delivery_id` of `event` received at `received_at` with this body, its
+    /// signature `verified` or not; no error (see [`with_error`](Self::with_error)).
+    ///
+    /// ```
+    /// use uip_types::sandbox::InboxEntry;
+    /// let at = chrono::DateTime::from_timestamp(1_780_833_690, 0).unwrap();
+    /// let entry = InboxEntry::new("dlv_1", "session.expired", false, at, "{}").with_error("bad signature");
+    /// assert_eq!(entry.error.as_deref(), Some("bad signature"));
+    /// ```
+    pub fn new(
+        delivery_id: impl Into<String>,
+        event: impl Into<String>,
+        verified: bool,
+        received_at: Timestamp,
+        body: impl Into<String>,
+    ) -> Self {
+        InboxEntry {
+            delivery_id: delivery_id.into(),
+            event: event.into(),
+            verified,
+            error: None,
+            received_at,
+            body: body.into(),
+        }
+    }
+
+    /// The same entry, its signature not verifying because of `error`.
+    pub fn with_error(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
 }
 
 /// `GET /_sandbox/inbox` answer.
@@ -613,6 +813,7 @@ impl Inbox {
 /// A built-in persona.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct PersonaInfo {
     /// Persona id.
     pub id: String,
@@ -624,6 +825,33 @@ pub struct PersonaInfo {
     pub device_public_key: String,
     /// Expected outcome.
     pub outcome: String,
+}
+
+impl PersonaInfo {
+    /// The persona `id`, for what `description` says, holding these claims and the device key
+    /// `device_public_key` (base64url), expected to end in `outcome`.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use uip_types::sandbox::PersonaInfo;
+    /// let info = PersonaInfo::new("jane-doe", "An adult", BTreeMap::new(), "AAAA", "verified");
+    /// assert_eq!(info.id, "jane-doe");
+    /// ```
+    pub fn new(
+        id: impl Into<String>,
+        description: impl Into<String>,
+        claims: BTreeMap<String, Value>,
+        device_public_key: impl Into<String>,
+        outcome: impl Into<String>,
+    ) -> Self {
+        PersonaInfo {
+            id: id.into(),
+            description: description.into(),
+            claims,
+            device_public_key: device_public_key.into(),
+            outcome: outcome.into(),
+        }
+    }
 }
 
 /// `GET /_sandbox/personas` answer.
@@ -661,6 +889,7 @@ impl OpenResponse {
 /// `GET /s/{id}/state` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct PageState {
     /// Session status.
     pub status: SessionStatus,
@@ -686,9 +915,64 @@ pub struct PageState {
     pub reason: Option<String>,
 }
 
+impl PageState {
+    /// A session in `status` at step `current_step` of `step_count`, whose primitive is
+    /// `current_primitive`; no step expiry, return URL, business name or reason (see the `with_…`
+    /// methods).
+    ///
+    /// ```
+    /// use uip_types::sandbox::PageState;
+    /// use uip_types::{Primitive, SessionStatus};
+    /// let state = PageState::new(SessionStatus::Failed, 0, 1, Primitive::AgeVerify).with_reason("underage");
+    /// assert_eq!(state.reason.as_deref(), Some("underage"));
+    /// ```
+    pub fn new(
+        status: SessionStatus,
+        current_step: u32,
+        step_count: u32,
+        current_primitive: Primitive,
+    ) -> Self {
+        PageState {
+            status,
+            current_step,
+            step_count,
+            current_primitive,
+            step_expires_at: None,
+            return_url: None,
+            business_name: None,
+            reason: None,
+        }
+    }
+
+    /// The same state, the active step's window (or the session) ending at `step_expires_at`.
+    pub fn with_step_expires_at(mut self, step_expires_at: Timestamp) -> Self {
+        self.step_expires_at = Some(step_expires_at);
+        self
+    }
+
+    /// The same state, the "Return to" button pointing at `return_url`.
+    pub fn with_return_url(mut self, return_url: impl Into<String>) -> Self {
+        self.return_url = Some(return_url.into());
+        self
+    }
+
+    /// The same state showing the business's display name.
+    pub fn with_business_name(mut self, business_name: impl Into<String>) -> Self {
+        self.business_name = Some(business_name.into());
+        self
+    }
+
+    /// The same state, the session having ended because of `reason`.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
 /// A document of a sign step, as the wallet request lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct RequestDocument {
     /// Index in the step's signing order.
     pub index: u32,
@@ -700,9 +984,24 @@ pub struct RequestDocument {
     pub sha256: String,
 }
 
+impl RequestDocument {
+    /// The document at `index` in the signing order, `name` of `size` bytes with digest `sha256`
+    /// (`sha256:<hex>`).
+    ///
+    /// ```
+    /// use uip_types::sandbox::RequestDocument;
+    /// let d = RequestDocument::new(0, "contract.pdf", 1024, format!("sha256:{}", "0".repeat(64)));
+    /// assert_eq!((d.index, d.size), (0, 1024));
+    /// ```
+    pub fn new(index: u32, name: impl Into<String>, size: u64, sha256: impl Into<String>) -> Self {
+        RequestDocument { index, name: name.into(), size, sha256: sha256.into() }
+    }
+}
+
 /// `GET /s/{id}/request` answer: what the wallet is asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct WalletRequest {
     /// Active stage.
     pub stage: u32,
@@ -734,6 +1033,76 @@ pub struct WalletRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::secs")]
     pub expires_at: Timestamp,
+}
+
+impl WalletRequest {
+    /// The request of stage `stage` for `primitive` with nonce `nonce`, from `origin`, until
+    /// `expires_at`; the primitive's own fields are set with the `with_…` methods.
+    ///
+    /// ```
+    /// use uip_types::sandbox::WalletRequest;
+    /// use uip_types::Primitive;
+    /// let until = chrono::DateTime::from_timestamp(1_780_833_690, 0).unwrap();
+    /// let req = WalletRequest::new(0, Primitive::AgeVerify, "n-1", "http://127.0.0.1:8080", until).with_min_age(21);
+    /// assert_eq!((req.min_age, req.blocks), (Some(21), None));
+    /// ```
+    pub fn new(
+        stage: u32,
+        primitive: Primitive,
+        nonce: impl Into<String>,
+        origin: impl Into<String>,
+        expires_at: Timestamp,
+    ) -> Self {
+        WalletRequest {
+            stage,
+            primitive,
+            nonce: nonce.into(),
+            origin: origin.into(),
+            blocks: None,
+            min_age: None,
+            title: None,
+            terms: None,
+            documents: None,
+            document_hash: None,
+            expires_at,
+        }
+    }
+
+    /// The same request asking for these blocks (identify).
+    pub fn with_blocks(mut self, blocks: Vec<Block>) -> Self {
+        self.blocks = Some(blocks);
+        self
+    }
+
+    /// The same request with this age threshold (age_verify).
+    pub fn with_min_age(mut self, min_age: u8) -> Self {
+        self.min_age = Some(min_age);
+        self
+    }
+
+    /// The same request with this title (light_sign).
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// The same request with these terms (light_sign).
+    pub fn with_terms(mut self, terms: impl Into<String>) -> Self {
+        self.terms = Some(terms.into());
+        self
+    }
+
+    /// The same request listing these documents (sign).
+    pub fn with_documents(mut self, documents: Vec<RequestDocument>) -> Self {
+        self.documents = Some(documents);
+        self
+    }
+
+    /// The same request with the hash the device signs (sign, light_sign).
+    pub fn with_document_hash(mut self, document_hash: impl Into<String>) -> Self {
+        self.document_hash = Some(document_hash.into());
+        self
+    }
 }
 
 /// A custom credential sent instead of a persona.
@@ -858,6 +1227,7 @@ pub enum ResponseOutcome {
 /// `POST /s/{id}/response` answer: the page state plus the outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct ResponseResult {
     /// The page state after the response.
     #[serde(flatten)]
@@ -867,6 +1237,19 @@ pub struct ResponseResult {
 }
 
 impl ResponseResult {
+    /// The page state `state` after a response whose outcome is `outcome`.
+    ///
+    /// ```
+    /// use uip_types::sandbox::{PageState, ResponseOutcome, ResponseResult};
+    /// use uip_types::{Primitive, SessionStatus};
+    /// let state = PageState::new(SessionStatus::Failed, 0, 1, Primitive::AgeVerify).with_reason("underage");
+    /// let result = ResponseResult::new(state, ResponseOutcome::Failed);
+    /// assert_eq!(result.reason(), Some("underage"));
+    /// ```
+    pub fn new(state: PageState, outcome: ResponseOutcome) -> Self {
+        ResponseResult { state, outcome }
+    }
+
     /// The failure code when the outcome is `failed` (the page state's `reason`).
     pub fn reason(&self) -> Option<&str> {
         self.state.reason.as_deref()

@@ -37,14 +37,16 @@ pub(crate) fn receive_delivery<H: HeaderSource + ?Sized>(
             .unwrap_or_default()
     };
     let verified = uip_webhook_verify::Verifier::new(secret).and_then(|v| v.verify(headers, body)).map(drop);
-    let entry = InboxEntry {
-        delivery_id: header(HEADER_DELIVERY_ID),
-        event: header(HEADER_EVENT),
-        verified: verified.is_ok(),
-        error: verified.as_ref().err().map(ToString::to_string),
-        received_at: clock::real_now(),
-        body: String::from_utf8_lossy(body).into_owned(),
-    };
+    let mut entry = InboxEntry::new(
+        header(HEADER_DELIVERY_ID),
+        header(HEADER_EVENT),
+        verified.is_ok(),
+        clock::real_now(),
+        String::from_utf8_lossy(body),
+    );
+    if let Err(e) = &verified {
+        entry = entry.with_error(e.to_string());
+    }
     let _ = shared.store.write(|st| st.push_inbox(&biz, entry));
     Ok(verified)
 }

@@ -70,16 +70,18 @@ pub(crate) fn open_response(token: BindingToken) -> OpenResponse {
 }
 
 fn page_state(s: &Session, b: &Business) -> PageState {
-    PageState {
-        status: s.status.clone(),
-        current_step: s.current_step,
-        step_count: s.step_count(),
-        current_primitive: s.current_primitive(),
-        step_expires_at: s.step_expires_at(),
-        return_url: s.return_url.clone(),
-        business_name: Some(b.name.clone()),
-        reason: s.end_reason.clone(),
+    let mut state = PageState::new(s.status.clone(), s.current_step, s.step_count(), s.current_primitive())
+        .with_business_name(b.name.clone());
+    if let Some(at) = s.step_expires_at() {
+        state = state.with_step_expires_at(at);
     }
+    if let Some(url) = &s.return_url {
+        state = state.with_return_url(url.clone());
+    }
+    if let Some(reason) = &s.end_reason {
+        state = state.with_reason(reason.clone());
+    }
+    state
 }
 
 /// `GET /s/{id}/state`.
@@ -111,44 +113,42 @@ fn build_request(s: &Session, origin: &str) -> Result<WalletRequest, ApiError> {
         return Err(not_active(s));
     }
     let stage = s.current_step as usize;
-    let mut req = WalletRequest {
-        stage: s.current_step,
-        primitive: s.current_primitive(),
-        nonce: s.nonce.clone().unwrap_or_default(),
-        origin: origin.to_owned(),
-        blocks: None,
-        min_age: None,
-        title: None,
-        terms: None,
-        documents: None,
-        document_hash: s.document_hash(stage),
-        expires_at: s.step_expires_at().unwrap_or(s.expires_at),
-    };
-    match &s.steps[stage].params {
-        StepParams::Identify(p) => req.blocks = Some(p.effective_blocks()),
-        StepParams::AgeVerify(p) => req.min_age = Some(p.effective_min_age()),
-        StepParams::LightSign(p) => {
-            req.title = p.title.clone();
-            req.terms = Some(p.terms.clone());
-        }
-        StepParams::Sign(_) => {
-            req.documents = Some(
-                s.step_documents[stage]
-                    .iter()
-                    .enumerate()
-                    .map(|(index, &i)| {
-                        let d = &s.documents[i];
-                        RequestDocument {
-                            index: index as u32,
-                            name: d.name.clone(),
-                            size: d.size,
-                            sha256: format!("sha256:{}", d.sha256_hex),
-                        }
-                    })
-                    .collect(),
-            )
-        }
+    let mut req = WalletRequest::new(
+        s.current_step,
+        s.current_primitive(),
+        s.nonce.clone().unwrap_or_default(),
+        origin,
+        s.step_expires_at().unwrap_or(s.expires_at),
+    );
+    if let Some(hash) = s.document_hash(stage) {
+        req = req.with_document_hash(hash);
     }
+    let req = match &s.steps[stage].params {
+        StepParams::Identify(p) => req.with_blocks(p.effective_blocks()),
+        StepParams::AgeVerify(p) => req.with_min_age(p.effective_min_age()),
+        StepParams::LightSign(p) => {
+            let req = req.with_terms(p.terms.clone());
+            match &p.title {
+                Some(title) => req.with_title(title.clone()),
+                None => req,
+            }
+        }
+        StepParams::Sign(_) => req.with_documents(
+            s.step_documents[stage]
+                .iter()
+                .enumerate()
+                .map(|(index, &i)| {
+                    let d = &s.documents[i];
+                    RequestDocument::new(
+                        index as u32,
+                        d.name.clone(),
+                        d.size,
+                        format!("sha256:{}", d.sha256_hex),
+                    )
+                })
+                .collect(),
+        ),
+    };
     Ok(req)
 }
 
@@ -258,5 +258,5 @@ pub(crate) fn personas() -> Personas {
 }
 
 fn result(s: &Session, b: &Business, outcome: ResponseOutcome) -> ResponseResult {
-    ResponseResult { state: page_state(s, b), outcome }
+    ResponseResult::new(page_state(s, b), outcome)
 }

@@ -170,7 +170,13 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
                     2 => (Some(500), Some("receiver answered 500".to_owned())),
                     _ => (None, Some("could not connect".to_owned())),
                 };
-                let attempt = DeliveryAttempt { at, status_code, error, duration_ms: 3 };
+                let mut attempt = DeliveryAttempt::new(at, 3);
+                if let Some(code) = status_code {
+                    attempt = attempt.with_status_code(code);
+                }
+                if let Some(error) = error {
+                    attempt = attempt.with_error(error);
+                }
                 let signed = status_code.map(|_| (at.timestamp() as u64, "v1=00".to_owned()));
                 record_attempts(shared, &job, vec![(attempt, signed)]);
             }

@@ -78,12 +78,7 @@ async fn post_once(shared: &Shared, job: &DueAttempt) -> AttemptOutcome {
     let at = clock::real_now();
     let started = Instant::now();
     let Some(url) = &job.url else {
-        let attempt = DeliveryAttempt {
-            at,
-            status_code: None,
-            error: Some("the business has no webhook URL".to_owned()),
-            duration_ms: 0,
-        };
+        let attempt = DeliveryAttempt::new(at, 0).with_error("the business has no webhook URL");
         return (attempt, None);
     };
     let mut ts = at.timestamp().max(0) as u64;
@@ -121,8 +116,13 @@ async fn post_once(shared: &Shared, job: &DueAttempt) -> AttemptOutcome {
         }
         Err(e) => (None, Some(describe(&e))),
     };
-    let attempt =
-        DeliveryAttempt { at, status_code, error, duration_ms: started.elapsed().as_millis() as u64 };
+    let mut attempt = DeliveryAttempt::new(at, started.elapsed().as_millis() as u64);
+    if let Some(code) = status_code {
+        attempt = attempt.with_status_code(code);
+    }
+    if let Some(error) = error {
+        attempt = attempt.with_error(error);
+    }
     (attempt, Some((ts, signature)))
 }
 

@@ -16,22 +16,10 @@ pub(crate) fn record(
 ) -> AuditRecord {
     let session_id = &session.id;
     let prev = session.audits.last();
-    let client_reference_id = session.client_reference_id.clone();
-    let business_redacted = primitive == Primitive::AgeVerify;
-    let mut r = AuditRecord {
-        id: session_id.audit_id(stage),
-        session_id: session_id.clone(),
-        stage,
-        primitive,
-        wallet,
-        proof,
-        occurred_at,
-        client_reference_id,
-        prev_hash: prev.map_or_else(|| GENESIS_HASH.to_owned(), |p| p.record_hash.clone()),
-        record_hash: String::new(),
-        ts_token: None,
-        business_redacted,
-    };
-    r.record_hash = r.compute_record_hash();
-    r
+    let prev_hash = prev.map_or_else(|| GENESIS_HASH.to_owned(), |p| p.record_hash.clone());
+    let mut r = AuditRecord::new(session_id.clone(), stage, primitive, wallet, proof, occurred_at, prev_hash);
+    if let Some(client_reference_id) = &session.client_reference_id {
+        r = r.with_client_reference_id(client_reference_id.clone());
+    }
+    r.sealed()
 }

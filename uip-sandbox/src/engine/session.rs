@@ -390,11 +390,7 @@ impl Session {
                         .iter()
                         .map(|&i| {
                             let d = &self.documents[i];
-                            ProofDocument {
-                                name: d.name.clone(),
-                                sha256: format!("sha256:{}", d.sha256_hex),
-                                size: d.size,
-                            }
+                            ProofDocument::new(d.name.clone(), format!("sha256:{}", d.sha256_hex), d.size)
                         })
                         .collect();
                     Proof::Sign {

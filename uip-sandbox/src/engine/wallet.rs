@@ -218,14 +218,14 @@ pub(crate) const DEFAULT_PERSONA: &str = "jane-doe";
 impl Persona {
     /// The wire description of `GET /_sandbox/personas`.
     pub fn info(&self) -> PersonaInfo {
-        PersonaInfo {
-            id: self.id.to_owned(),
-            description: self.description.to_owned(),
-            claims: self.credential.claims.clone(),
-            device_public_key: base64::engine::general_purpose::URL_SAFE_NO_PAD
+        PersonaInfo::new(
+            self.id,
+            self.description,
+            self.credential.claims.clone(),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(self.credential.key.verifying_key().to_bytes()),
-            outcome: self.outcome.to_owned(),
-        }
+            self.outcome,
+        )
     }
 }
 

@@ -312,13 +312,12 @@ async fn get_audit(
 
 /// The catalog: every primitive with its price and params.
 pub(crate) fn catalog_body() -> CatalogResponse {
-    let p = |name: Primitive, params: serde_json::Value| PrimitiveInfo {
-        price_cents: name.price_cents().unwrap_or(0),
-        name,
-        params,
+    let p = |name: Primitive, params: serde_json::Value| {
+        let price_cents = name.price_cents().unwrap_or(0);
+        PrimitiveInfo::new(name, price_cents, params)
     };
-    CatalogResponse {
-        primitives: vec![
+    CatalogResponse::new(
+        vec![
             p(
                 Primitive::Identify,
                 serde_json::json!({"blocks": "array of block names; default first_name, last_name, dob; known: first_name, last_name, dob, country, document_number, portrait"}),
@@ -333,8 +332,8 @@ pub(crate) fn catalog_body() -> CatalogResponse {
                 serde_json::json!({"terms": "string 1..=10000 chars, required", "title": "string up to 200 chars"}),
             ),
         ],
-        wallets: WalletInfo::all(),
-    }
+        WalletInfo::all(),
+    )
 }
 
 #[utoipa::path(
@@ -365,5 +364,5 @@ async fn catalog(Biz(_): Biz) -> Response {
     )
 )]
 async fn wallets() -> Response {
-    ok(&WalletsResponse { wallets: WalletInfo::all() })
+    ok(&WalletsResponse::new(WalletInfo::all()))
 }

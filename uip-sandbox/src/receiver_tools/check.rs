@@ -87,6 +87,7 @@ impl Expected {
 
 /// One case's result.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CaseResult {
     /// The case name (see [`case_names`]).
     pub case: String,
@@ -101,6 +102,28 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
+    /// The result of case `case`, which expected `expected` and got `got`; it passes when the
+    /// answer is the expected one, and has no meaning (see [`with_meaning`](Self::with_meaning)).
+    ///
+    /// ```
+    /// use uip_sandbox::receiver_tools::{Answer, CaseResult, Expected};
+    /// let result = CaseResult::new("bad_signature", Expected::Refusal, Ok(Answer::new(200, ""))).with_meaning("forged deliveries are accepted");
+    /// assert!(!result.pass);
+    /// ```
+    pub fn new(case: impl Into<String>, expected: Expected, got: Outcome) -> Self {
+        let pass = match &got {
+            Ok(answer) => answer.is_success() == (expected == Expected::Success),
+            Err(_) => false,
+        };
+        CaseResult { case: case.into(), expected, got, pass, meaning: None }
+    }
+
+    /// The same result with what its failure means for the receiver's security.
+    pub fn with_meaning(mut self, meaning: impl Into<String>) -> Self {
+        self.meaning = Some(meaning.into());
+        self
+    }
+
     /// The `got` column: the status code, or the transport error.
     pub fn got_text(&self) -> String {
         match &self.got {
@@ -112,6 +135,7 @@ impl CaseResult {
 
 /// The result of a conformance run.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CheckReport {
     /// The receiver's URL.
     pub url: String,
@@ -120,6 +144,17 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// The report of running these cases against `url`.
+    ///
+    /// ```
+    /// use uip_sandbox::receiver_tools::{Answer, CaseResult, CheckReport, Expected};
+    /// let case = CaseResult::new("valid", Expected::Success, Ok(Answer::new(204, "")));
+    /// assert!(CheckReport::new("http://127.0.0.1:9000/hooks", vec![case]).passed());
+    /// ```
+    pub fn new(url: impl Into<String>, cases: Vec<CaseResult>) -> Self {
+        CheckReport { url: url.into(), cases }
+    }
+
     /// Whether every case passed (the exit status of `uip-sandbox check-receiver`).
     pub fn passed(&self) -> bool {
         self.cases.iter().all(|c| c.pass)
@@ -290,13 +325,12 @@ pub async fn check_receiver(url: &str, secret: &WebhookSecret) -> Result<CheckRe
         async move {
             let headers: Vec<(&str, &str)> = request.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
             let got = send::post(client, target, &headers, &request.body).await;
-            let pass = match (&got, expected) {
-                (Ok(answer), Expected::Success) => answer.is_success(),
-                (Ok(answer), Expected::Refusal) => !answer.is_success(),
-                (Err(_), _) => false,
-            };
-            let meaning = (!pass).then(|| what_it_means(&case, expected, &got));
-            CaseResult { case, expected, got, pass, meaning }
+            let result = CaseResult::new(case, expected, got);
+            if result.pass {
+                return result;
+            }
+            let meaning = what_it_means(&result.case, expected, &result.got);
+            result.with_meaning(meaning)
         }
     };
 

@@ -272,6 +272,7 @@ fn step_result(primitive: &Primitive) -> StepResult {
 /// One delivery as the sandbox's outbox stores it: event name, delivery id and the body bytes
 /// (docs/DECISIONS.md §5). Each send signs it afresh.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Delivery {
     /// `X-UIP-Event`.
     pub event: String,
@@ -282,6 +283,17 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// The delivery `delivery_id` of `event` with exactly these body bytes.
+    ///
+    /// ```
+    /// use uip_sandbox::receiver_tools::Delivery;
+    /// let delivery = Delivery::new("session.expired", "dlv_1", b"{}".to_vec());
+    /// assert_eq!(delivery.body, b"{}");
+    /// ```
+    pub fn new(event: impl Into<String>, delivery_id: impl Into<String>, body: Vec<u8>) -> Self {
+        Delivery { event: event.into(), delivery_id: delivery_id.into(), body }
+    }
+
     /// The delivery of `event`, serialized exactly as the sandbox's outbox does.
     ///
     /// ```

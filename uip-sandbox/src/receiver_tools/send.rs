@@ -13,13 +13,27 @@ const MAX_ANSWER: usize = 64 * 1024;
 /// Why a URL cannot be sent to.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{url:?} is not an http:// or https:// URL")]
+#[non_exhaustive]
 pub struct BadUrl {
     /// The URL as given.
     pub url: String,
 }
 
+impl BadUrl {
+    /// The error saying `url` cannot be sent to.
+    ///
+    /// ```
+    /// use uip_sandbox::receiver_tools::BadUrl;
+    /// assert_eq!(BadUrl::new("ftp://x").to_string(), r#""ftp://x" is not an http:// or https:// URL"#);
+    /// ```
+    pub fn new(url: impl Into<String>) -> Self {
+        BadUrl { url: url.into() }
+    }
+}
+
 /// What the receiver answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Answer {
     /// The HTTP status code.
     pub status: u16,
@@ -28,6 +42,17 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The answer of status `status` with this body.
+    ///
+    /// ```
+    /// use uip_sandbox::receiver_tools::Answer;
+    /// assert!(Answer::new(204, "").is_success());
+    /// assert!(!Answer::new(401, "bad signature").is_success());
+    /// ```
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        Answer { status, body: body.into() }
+    }
+
     /// Whether the status is 2xx, i.e. the delivery succeeded (docs/DECISIONS.md §5).
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)

@@ -72,6 +72,7 @@ pub enum TriggerError {
 
 /// One POST made: what was sent and what came back.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Attempt {
     /// `X-UIP-Timestamp` as sent.
     pub timestamp: u64,
@@ -81,8 +82,22 @@ pub struct Attempt {
     pub outcome: Outcome,
 }
 
+impl Attempt {
+    /// The POST signed at `timestamp` with `signature`, answered with `outcome`.
+    ///
+    /// ```
+    /// use uip_sandbox::receiver_tools::{Answer, Attempt};
+    /// let attempt = Attempt::new(1_780_833_690, "v1=00", Ok(Answer::new(204, "")));
+    /// assert_eq!(attempt.timestamp, 1_780_833_690);
+    /// ```
+    pub fn new(timestamp: u64, signature: impl Into<String>, outcome: Outcome) -> Self {
+        Attempt { timestamp, signature: signature.into(), outcome }
+    }
+}
+
 /// What a trigger did.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TriggerReport {
     /// The receiver's URL.
     pub url: String,
@@ -95,6 +110,25 @@ pub struct TriggerReport {
 }
 
 impl TriggerReport {
+    /// The report of sending `delivery` to `url` with `fault` injected, in these attempts.
+    ///
+    /// ```
+    /// use uip_sandbox::receiver_tools::{Answer, Attempt, Delivery, TriggerReport};
+    /// use uip_sandbox::DeliveryFault;
+    /// let delivery = Delivery::new("session.expired", "dlv_1", b"{}".to_vec());
+    /// let attempt = Attempt::new(1_780_833_690, "v1=00", Ok(Answer::new(204, "")));
+    /// let report = TriggerReport::new("http://127.0.0.1:9000/hooks", DeliveryFault::None, delivery, vec![attempt]);
+    /// assert!(report.succeeded());
+    /// ```
+    pub fn new(
+        url: impl Into<String>,
+        fault: DeliveryFault,
+        delivery: Delivery,
+        attempts: Vec<Attempt>,
+    ) -> Self {
+        TriggerReport { url: url.into(), fault, delivery, attempts }
+    }
+
     /// Whether every POST was answered 2xx (the exit status of `uip-sandbox trigger`).
     pub fn succeeded(&self) -> bool {
         !self.attempts.is_empty()

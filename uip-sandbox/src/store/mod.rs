@@ -837,14 +837,7 @@ mod tests {
     }
 
     fn inbox_entry(n: usize) -> InboxEntry {
-        InboxEntry {
-            delivery_id: format!("dlv_{n}"),
-            event: "session.expired".to_owned(),
-            verified: true,
-            error: None,
-            received_at: crate::clock::real_now(),
-            body: "{}".to_owned(),
-        }
+        InboxEntry::new(format!("dlv_{n}"), "session.expired", true, crate::clock::real_now(), "{}")
     }
 
     /// One write touching every kind of entry: it makes the database grow.
@@ -874,7 +867,7 @@ mod tests {
             st.set_in_flight(seq, true);
         }
         st.push_inbox("biz_1", inbox_entry(n));
-        st.faults_mut().insert(format!("biz_n{n}"), FaultPlan { fail_next: 1, with: serde_json::json!({}) });
+        st.faults_mut().insert(format!("biz_n{n}"), FaultPlan::new(1).with_fault(serde_json::json!({})));
     }
 
     #[test]

@@ -30,25 +30,31 @@ impl Business {
 
     /// The credentials answer, for the API key this business was made with.
     pub fn credentials(&self, api_key: &str) -> uip_types::sandbox::BusinessCredentials {
-        uip_types::sandbox::BusinessCredentials {
-            business_id: self.id.clone(),
-            api_key: api_key.into(),
-            webhook_secret: self.webhook_secret.clone(),
-            webhook_url: self.webhook_url.clone(),
-            balance_cents: self.balance_cents,
-            trust: self.trust,
+        let creds = uip_types::sandbox::BusinessCredentials::new(
+            self.id.clone(),
+            api_key.into(),
+            self.webhook_secret.clone(),
+            self.balance_cents,
+            self.trust,
+        );
+        match &self.webhook_url {
+            Some(url) => creds.with_webhook_url(url.clone()),
+            None => creds,
         }
     }
 
     pub fn view(&self) -> uip_types::sandbox::BusinessView {
-        uip_types::sandbox::BusinessView {
-            business_id: self.id.clone(),
-            name: self.name.clone(),
-            webhook_url: self.webhook_url.clone(),
-            webhook_secret: self.webhook_secret.clone(),
-            balance_cents: self.balance_cents,
-            trust: self.trust,
-            clock_offset_s: self.clock_offset_s,
+        let view = uip_types::sandbox::BusinessView::new(
+            self.id.clone(),
+            self.name.clone(),
+            self.webhook_secret.clone(),
+            self.balance_cents,
+            self.trust,
+        )
+        .with_clock_offset_s(self.clock_offset_s);
+        match &self.webhook_url {
+            Some(url) => view.with_webhook_url(url.clone()),
+            None => view,
         }
     }
 }
@@ -138,14 +144,17 @@ impl Delivery {
     }
 
     pub fn log_entry(&self) -> DeliveryLogEntry {
-        DeliveryLogEntry {
-            delivery_id: self.delivery_id.clone(),
-            event: self.event().to_owned(),
-            session_id: SessionId::from(self.session_id()),
-            status: self.status,
-            attempts: self.attempts.clone(),
-            next_attempt_at: self.next_attempt_at,
-            body: self.body.clone(),
+        let entry = DeliveryLogEntry::new(
+            self.delivery_id.clone(),
+            self.event(),
+            SessionId::from(self.session_id()),
+            self.status,
+            self.attempts.clone(),
+            self.body.clone(),
+        );
+        match self.next_attempt_at {
+            Some(at) => entry.with_next_attempt_at(at),
+            None => entry,
         }
     }
 

@@ -28,41 +28,35 @@ fn independent_hash(r: &AuditRecord) -> String {
 
 fn record0() -> AuditRecord {
     let sid = SessionId::from(SID);
-    AuditRecord {
-        id: sid.audit_id(0),
-        session_id: sid,
-        stage: 0,
-        primitive: Primitive::AgeVerify,
-        wallet: WalletId::AppleWallet,
-        proof: Proof::AgeVerify { satisfied: true, min_age: 21 },
-        occurred_at: chrono::DateTime::from_timestamp(1_780_833_690, 500_000_000).unwrap(),
-        client_reference_id: Some("order_4815".into()),
-        prev_hash: GENESIS_HASH.into(),
-        record_hash: String::new(),
-        ts_token: None,
-        business_redacted: true,
-    }
+    AuditRecord::new(
+        sid,
+        0,
+        Primitive::AgeVerify,
+        WalletId::AppleWallet,
+        Proof::AgeVerify { satisfied: true, min_age: 21 },
+        chrono::DateTime::from_timestamp(1_780_833_690, 500_000_000).unwrap(),
+        GENESIS_HASH,
+    )
+    .with_client_reference_id("order_4815")
+    .with_business_redacted(true)
 }
 
 fn record1(prev: &AuditRecord) -> AuditRecord {
     let sid = SessionId::from(SID);
-    AuditRecord {
-        id: sid.audit_id(1),
-        session_id: sid,
-        stage: 1,
-        primitive: Primitive::Identify,
-        wallet: WalletId::AppleWallet,
-        proof: Proof::Identify {
+    AuditRecord::new(
+        sid,
+        1,
+        Primitive::Identify,
+        WalletId::AppleWallet,
+        Proof::Identify {
             blocks: vec![Block::FirstName, Block::LastName],
             claims_digest: uip_types::hashing::jcs_digest(&json!({"first_name": "Jane", "last_name": "Doe"})),
         },
-        occurred_at: chrono::DateTime::from_timestamp(1_780_833_750, 123_456_789).unwrap(),
-        client_reference_id: Some("order_4815".into()),
-        prev_hash: prev.record_hash.clone(),
-        record_hash: String::new(),
-        ts_token: None,
-        business_redacted: false,
-    }
+        chrono::DateTime::from_timestamp(1_780_833_750, 123_456_789).unwrap(),
+        prev.record_hash.clone(),
+    )
+    .with_client_reference_id("order_4815")
+    .with_business_redacted(false)
 }
 
 fn chain() -> Vec<AuditRecord> {

@@ -420,7 +420,7 @@ fn decisions_wallets_and_catalog() {
     let w: WalletsResponse = round_trip("decisions/wallets.json", true);
     assert_eq!(w.wallets, WalletInfo::all());
     assert_eq!(
-        serde_json::to_value(WalletsResponse { wallets: WalletInfo::all() }).unwrap(),
+        serde_json::to_value(WalletsResponse::new(WalletInfo::all())).unwrap(),
         fixture("decisions/wallets.json")
     );
     assert!(w.wallets[0].primitives.contains(&Primitive::Sign));
@@ -461,11 +461,11 @@ fn decisions_audit_records_for_each_proof() {
     let Proof::Sign { documents, .. } = &a.proof else { panic!("{:?}", a.proof) };
     assert_eq!(
         documents[0],
-        ProofDocument {
-            name: "contract.pdf".into(),
-            sha256: "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae".into(),
-            size: 1024
-        }
+        ProofDocument::new(
+            "contract.pdf",
+            "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+            1024
+        )
     );
     assert_eq!(documents.len(), 2);
 }

@@ -99,28 +99,20 @@ fn structs_carrying_capabilities_do_not_leak_them() {
 
 #[test]
 fn business_credentials_do_not_leak_secrets() {
-    let creds = BusinessCredentials {
-        business_id: "biz_1".into(),
-        api_key: ApiKey::new(API_KEY),
-        webhook_secret: WebhookSecret::new(WH_SECRET),
-        webhook_url: Some("http://127.0.0.1:9000/hooks".into()),
-        balance_cents: 100_000,
-        trust: Trust::Demo,
-    };
+    let creds = BusinessCredentials::new(
+        "biz_1",
+        ApiKey::new(API_KEY),
+        WebhookSecret::new(WH_SECRET),
+        100_000,
+        Trust::Demo,
+    )
+    .with_webhook_url("http://127.0.0.1:9000/hooks");
     for dbg in [format!("{creds:?}"), format!("{creds:#?}")] {
         assert_hidden(&dbg, API_KEY.strip_prefix("uip_test_").unwrap());
         assert_hidden(&dbg, WH_SECRET.strip_prefix("uip_whsec_").unwrap());
         assert!(dbg.contains("biz_1"), "non-secret fields stay visible: {dbg}");
     }
-    let view = BusinessView {
-        business_id: "biz_1".into(),
-        name: "Shop".into(),
-        webhook_url: None,
-        webhook_secret: WebhookSecret::new(WH_SECRET),
-        balance_cents: 1,
-        trust: Trust::Production,
-        clock_offset_s: 0,
-    };
+    let view = BusinessView::new("biz_1", "Shop", WebhookSecret::new(WH_SECRET), 1, Trust::Production);
     assert_hidden(&format!("{view:?}"), WH_SECRET.strip_prefix("uip_whsec_").unwrap());
     // Parsed from the wire, too.
     let parsed: BusinessCredentials = serde_json::from_str(&serde_json::to_string(&creds).unwrap()).unwrap();
