@@ -300,7 +300,8 @@ struct RequestsQuery {
     params(
         ("session_id" = Option<String>, Query, description = "Only the requests about this session (its path \
           names it, or the create made it)."),
-        ("since" = Option<String>, Query, description = "Only the requests after this journal id (`req_…`)."),
+        ("since" = Option<String>, Query, pattern = "^req_[0-9]{1,19}$",
+         description = "Only the requests after this journal id (`req_…`)."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000,
          description = "At most this many, the oldest that match (default 100)."),
     ),
@@ -347,6 +348,21 @@ async fn clear_requests(State(shared): State<Arc<Shared>>, Biz(biz): Biz) -> Res
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The `status` filter's schema: one of the statuses this version knows, as a closed enum (any
+/// other value is 400 `request/invalid-field`, unlike the open `SessionStatus` a reader accepts).
+struct KnownSessionStatus;
+
+impl utoipa::PartialSchema for KnownSessionStatus {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(SessionStatus::KNOWN.iter().map(|s| s.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for KnownSessionStatus {}
+
 #[derive(Deserialize)]
 struct SessionsQuery {
     status: Option<String>,
@@ -364,7 +380,7 @@ struct SessionsQuery {
                    sessions resolve first (listing is an access).",
     security(("apiKey" = [])),
     params(
-        ("status" = Option<SessionStatus>, Query, description = "Only the sessions with this status."),
+        ("status" = inline(Option<KnownSessionStatus>), Query, description = "Only the sessions with this status."),
         ("client_reference_id" = Option<String>, Query,
          description = "Only the sessions created with this `client_reference_id`."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500,
