@@ -65,7 +65,8 @@ fn parse_id(id: &str) -> Option<u64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    // A cursor past every id this process can give out is still a cursor: nothing comes after it.
+    Some(digits.parse().unwrap_or(u64::MAX))
 }
 
 /// `GET /_sandbox/requests`: this business's journaled requests, oldest first, after `since`,
@@ -117,7 +118,9 @@ mod tests {
     fn ids_parse_only_in_their_own_form() {
         assert_eq!(parse_id("req_42"), Some(42));
         assert_eq!(parse_id("req_0"), Some(0));
-        for bad in ["req_", "42", "req_-1", "req_+1", "req_4 2", "REQ_1", "req_99999999999999999999999"] {
+        // Past every id there can be: a cursor after which nothing comes.
+        assert_eq!(parse_id("req_99999999999999999999999"), Some(u64::MAX));
+        for bad in ["req_", "42", "req_-1", "req_+1", "req_4 2", "REQ_1"] {
             assert_eq!(parse_id(bad), None, "{bad}");
         }
     }
