@@ -300,8 +300,8 @@ struct RequestsQuery {
     params(
         ("session_id" = Option<String>, Query, description = "Only the requests about this session (its path \
           names it, or the create made it)."),
-        ("since" = Option<String>, Query, pattern = "^req_[0-9]+$",
-         description = "Only the requests after this journal id (`req_…`)."),
+        ("since" = Option<String>, Query,
+         description = "Only the requests after this journal id (`req_` and digits; any other form is 400)."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000,
          description = "At most this many, the oldest that match (default 100)."),
     ),
