@@ -178,7 +178,13 @@ impl Harness {
         // A header value with bytes outside visible ASCII is not readable as a media type (415).
         let readable = content_type.bytes().all(|b| b == b'\t' || (32..127).contains(&b));
         let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if readable && media == "application/json" && body.len() <= uip_types::validate::MAX_JSON_BODY {
+        let json_body =
+            readable && media == "application/json" && body.len() <= uip_types::validate::MAX_JSON_BODY;
+        // A repeated key is refused before any rule uip-types knows (docs/DECISIONS.md §11).
+        let repeated_key = json_body && crate::http::refuse_duplicate_keys(body).is_err();
+        if repeated_key {
+            assert_eq!(a.check_error("create", None).code, Some(ErrorCode::InvalidPayload));
+        } else if json_body {
             let expected = serde_json::from_slice::<Value>(body)
                 .map_err(|_| None)
                 .and_then(|v| uip_types::validate::parse_create_session(&v).map_err(Some));
