@@ -3,41 +3,24 @@
 use std::time::Duration;
 
 use serde_json::json;
-use uip_sandbox::{DeliveryFault, Reply, Sandbox, Simulate, TestReceiver};
+use uip_sandbox::{DeliveryFault, Reply, Simulate, TestReceiver};
 
 use crate::support::delivery::PATIENCE;
+use crate::support::{self, Env};
 
 const SECRET: &str = "uip_whsec_sandbox";
 
-async fn sandbox_for(receiver: &TestReceiver) -> Sandbox {
-    Sandbox::builder()
-        .webhook_url(receiver.url())
-        .retry_base(Duration::from_millis(20))
-        .retry_max(Duration::from_millis(200))
-        .start()
-        .await
-        .expect("sandbox")
-}
-
-async fn create(sandbox: &Sandbox, steps: serde_json::Value) -> String {
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/sessions", sandbox.api_url()))
-        .bearer_auth(sandbox.api_key().expose())
-        .json(&json!({ "steps": steps }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    created["id"].as_str().expect("an id").to_owned()
+/// A sandbox (with the tests' fast retries) whose default business delivers to `receiver`.
+async fn env_for(receiver: &TestReceiver) -> Env {
+    support::start_with(support::fast().webhook_url(receiver.url())).await
 }
 
 #[tokio::test]
 async fn fail_first_then_verdict_keeps_every_attempt_in_order() {
     let receiver = TestReceiver::builder().secret(SECRET).fail_first(2, 503).start().await;
-    let sandbox = sandbox_for(&receiver).await;
-    let id = create(&sandbox, json!([{"primitive": "identify"}])).await;
+    let env = env_for(&receiver).await;
+    let sandbox = &env.sb;
+    let id = env.create_steps(json!([{"primitive": "identify"}])).await;
     sandbox.simulate(&id, Simulate::share()).unwrap();
 
     let events = receiver.wait_terminal(&id, PATIENCE).await;
@@ -67,8 +50,9 @@ async fn fail_first_then_verdict_keeps_every_attempt_in_order() {
 #[tokio::test]
 async fn faulted_redeliveries_are_rejected_and_a_duplicate_is_marked() {
     let receiver = TestReceiver::verifying(SECRET).await;
-    let sandbox = sandbox_for(&receiver).await;
-    let id = create(&sandbox, json!([{"primitive": "identify"}])).await;
+    let env = env_for(&receiver).await;
+    let sandbox = &env.sb;
+    let id = env.create_steps(json!([{"primitive": "identify"}])).await;
     sandbox.simulate(&id, Simulate::share()).unwrap();
     let delivery_id = format!("{id}:session.completed");
     let first = receiver.wait_delivery(&delivery_id, PATIENCE).await.expect("delivered");
@@ -96,8 +80,9 @@ async fn faulted_redeliveries_are_rejected_and_a_duplicate_is_marked() {
 async fn a_receiver_that_keeps_nothing_still_counts() {
     let receiver =
         TestReceiver::builder().keep_arrivals(false).reply(|_, _| Reply::Status(202)).start().await;
-    let sandbox = sandbox_for(&receiver).await;
-    let id = create(&sandbox, json!([{"primitive": "identify"}])).await;
+    let env = env_for(&receiver).await;
+    let sandbox = &env.sb;
+    let id = env.create_steps(json!([{"primitive": "identify"}])).await;
     sandbox.simulate(&id, Simulate::share()).unwrap();
     sandbox.wait_delivered(format!("{id}:session.completed")).await.unwrap();
     assert_eq!(receiver.count(), 2);
