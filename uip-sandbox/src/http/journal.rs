@@ -49,6 +49,8 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
     let started = Instant::now();
     let at = uc::business_now(&shared, &business).unwrap_or_else(crate::clock::real_now);
     let (mut parts, body) = req.into_parts();
+    // The key is looked up once: the fault injector and the handler read the business from here.
+    parts.extensions.insert(Biz(business.clone()));
     let path_session = session_in_path(&mut parts).await;
     // Routers nested under `/v1` see their own part of the path; the journal shows it as sent.
     let uri = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.clone(), |o| o.0.clone());
