@@ -27,7 +27,7 @@ pub(crate) use deliveries::{
 };
 pub(crate) use expiry::{resolve_expiry, sweep};
 pub(crate) use inbox::{inbox, receive_delivery};
-pub(crate) use journal::{business_now, clear_requests, record_request, requests, Journal};
+pub(crate) use journal::{business_now, clear_requests, limit_error, record_request, requests, Journal};
 pub(crate) use own_pages::OwnPages;
 pub(crate) use page::{
     document, open, open_response, peek, personas, respond, state, wallet_request, Responder,

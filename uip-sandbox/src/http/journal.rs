@@ -272,10 +272,9 @@ fn journal_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
 fn parse_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
     match raw {
         None => Ok(default),
-        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidField, format!("limit must be an integer from 1 to {max}"))
-                .param("limit")
-        }),
+        Some(s) => {
+            s.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| uc::limit_error(max))
+        }
     }
 }
 
