@@ -13,6 +13,7 @@ use uip_types::{SessionStatus, SessionView, WebhookSecret};
 use crate::control_types::{Faults, Simulate};
 use crate::core as uc;
 use crate::handle::{api_error, Sandbox, SandboxError};
+use crate::store::block_on;
 
 impl Sandbox {
     fn business_id(&self) -> &str {
@@ -102,7 +103,7 @@ impl Sandbox {
     /// # });
     /// ```
     pub fn simulate(&self, session_id: impl AsRef<str>, what: Simulate) -> Result<SessionView, SandboxError> {
-        uc::simulate(&self.shared, self.business_id(), session_id.as_ref(), what.into_request())
+        block_on(uc::simulate(&self.shared, self.business_id(), session_id.as_ref(), what.into_request()))
             .map_err(api_error)
     }
 
@@ -120,7 +121,7 @@ impl Sandbox {
     /// # });
     /// ```
     pub fn session(&self, session_id: impl AsRef<str>) -> Result<SessionView, SandboxError> {
-        uc::get_session(&self.shared, self.business_id(), session_id.as_ref()).map_err(api_error)
+        block_on(uc::get_session(&self.shared, self.business_id(), session_id.as_ref())).map_err(api_error)
     }
 
     /// The default business as `GET /_sandbox/business` shows it (balance, webhook URL and

@@ -325,6 +325,8 @@ impl Harness {
 
     /// The active step's nonce, as the bound page reads it (empty when no step is active).
     fn nonce(&self, id: &str, binding: &str) -> String {
-        uc::wallet_request(&self.shared, id, Some(binding)).map(|r| r.nonce).unwrap_or_default()
+        crate::store::block_on(uc::wallet_request(&self.shared, id, Some(binding)))
+            .map(|r| r.nonce)
+            .unwrap_or_default()
     }
 }

@@ -81,36 +81,39 @@ pub(crate) struct DueAttempt {
 
 /// Takes every due attempt that `admit` lets start (it hands out a permit, or `None` when every
 /// permit is taken); returns them with their permits, and when the next one is due.
-pub(crate) fn take_due<P>(
+pub(crate) async fn take_due<P>(
     shared: &Shared,
     now: Timestamp,
     mut admit: impl FnMut() -> Option<P>,
 ) -> (Vec<(DueAttempt, P)>, Option<Timestamp>) {
     let mut jobs = Vec::new();
-    let taken = shared.store.write(|st| loop {
-        // Every permit taken: a finishing attempt wakes the dispatcher.
-        let permit = admit()?;
-        let seq = match st.pop_due(now) {
-            Ok(seq) => seq,
-            Err(next) => return next,
-        };
-        let Some(d) = st.delivery(seq).filter(|d| d.is_open()) else { continue };
-        let business = st.business(&d.business_id);
-        let job = DueAttempt {
-            seq,
-            url: business.and_then(|b| b.webhook_url.clone()),
-            secret: business.map(|b| b.webhook_secret.clone()).unwrap_or_else(|| WRONG_SECRET.into()),
-            event: d.event().to_owned(),
-            delivery_id: d.delivery_id.clone(),
-            body: bytes::Bytes::from(d.body.clone()),
-            fault: d.fault,
-        };
-        if job.fault.is_some() {
-            st.update_delivery(seq, |d| d.fault = None);
-        }
-        st.set_in_flight(seq, true);
-        jobs.push((job, permit));
-    });
+    let taken = shared
+        .store
+        .write_async(|st| loop {
+            // Every permit taken: a finishing attempt wakes the dispatcher.
+            let permit = admit()?;
+            let seq = match st.pop_due(now) {
+                Ok(seq) => seq,
+                Err(next) => return next,
+            };
+            let Some(d) = st.delivery(seq).filter(|d| d.is_open()) else { continue };
+            let business = st.business(&d.business_id);
+            let job = DueAttempt {
+                seq,
+                url: business.and_then(|b| b.webhook_url.clone()),
+                secret: business.map(|b| b.webhook_secret.clone()).unwrap_or_else(|| WRONG_SECRET.into()),
+                event: d.event().to_owned(),
+                delivery_id: d.delivery_id.clone(),
+                body: bytes::Bytes::from(d.body.clone()),
+                fault: d.fault,
+            };
+            if job.fault.is_some() {
+                st.update_delivery(seq, |d| d.fault = None);
+            }
+            st.set_in_flight(seq, true);
+            jobs.push((job, permit));
+        })
+        .await;
     match taken {
         Ok(next) => (jobs, next),
         Err(e) => {
@@ -137,79 +140,82 @@ fn later(t: Timestamp, d: Duration) -> Timestamp {
 }
 
 /// Records the attempts of a job and decides what comes next: delivered, retry later, or failed.
-pub(crate) fn record_attempts(shared: &Shared, job: &DueAttempt, attempts: Vec<AttemptOutcome>) {
+pub(crate) async fn record_attempts(shared: &Shared, job: &DueAttempt, attempts: Vec<AttemptOutcome>) {
     let settings = &shared.settings;
     let seq = job.seq;
-    let delivered = shared.store.write(|st| {
-        st.set_in_flight(seq, false);
-        let now = clock::real_now();
-        let last = attempts.last().map(|(a, signed)| (a.status_code, signed.clone()));
-        let ok = last.as_ref().is_some_and(|(code, _)| code.is_some_and(|c| (200..300).contains(&c)));
-        enum Next {
-            Again,
-            Delivered,
-            Failed,
-            Retry(Timestamp),
-        }
-        // The secret is kept on the delivery only when it is not the business's current one.
-        let secret_is_current = st
-            .delivery(seq)
-            .and_then(|d| st.business(&d.business_id))
-            .is_some_and(|b| b.webhook_secret.expose() == job.secret.expose());
-        let Some((sid, next)) = st.update_delivery(seq, |d| {
-            // A redelivery asked for while this attempt was in flight starts a new round.
-            let redelivered = attempts.first().is_some_and(|(a, _)| d.round_started_at > a.at);
-            d.attempts.reserve_exact(attempts.len());
-            d.attempts.extend(attempts.into_iter().map(|(a, _)| a));
-            let sid = uip_types::SessionId::from(d.session_id());
-            if ok && redelivered {
-                // Send it once more, as asked: the store schedules the open head for now.
-                d.status = DeliveryStatus::Pending;
-                d.next_attempt_at = Some(now);
-                return (sid, Next::Again);
+    let delivered = shared
+        .store
+        .write_async(|st| {
+            st.set_in_flight(seq, false);
+            let now = clock::real_now();
+            let last = attempts.last().map(|(a, signed)| (a.status_code, signed.clone()));
+            let ok = last.as_ref().is_some_and(|(code, _)| code.is_some_and(|c| (200..300).contains(&c)));
+            enum Next {
+                Again,
+                Delivered,
+                Failed,
+                Retry(Timestamp),
             }
-            if ok {
-                d.delivered_signature = last
-                    .and_then(|(_, signed)| signed)
-                    .and_then(|(ts, sig)| Some((ts, crate::store::Signature::from_hex(&sig)?)));
-                d.delivered_secret = (!secret_is_current).then(|| job.secret.clone());
-                d.status = DeliveryStatus::Delivered;
-                d.next_attempt_at = None;
-                return (sid, Next::Delivered);
+            // The secret is kept on the delivery only when it is not the business's current one.
+            let secret_is_current = st
+                .delivery(seq)
+                .and_then(|d| st.business(&d.business_id))
+                .is_some_and(|b| b.webhook_secret.expose() == job.secret.expose());
+            let Some((sid, next)) = st.update_delivery(seq, |d| {
+                // A redelivery asked for while this attempt was in flight starts a new round.
+                let redelivered = attempts.first().is_some_and(|(a, _)| d.round_started_at > a.at);
+                d.attempts.reserve_exact(attempts.len());
+                d.attempts.extend(attempts.into_iter().map(|(a, _)| a));
+                let sid = uip_types::SessionId::from(d.session_id());
+                if ok && redelivered {
+                    // Send it once more, as asked: the store schedules the open head for now.
+                    d.status = DeliveryStatus::Pending;
+                    d.next_attempt_at = Some(now);
+                    return (sid, Next::Again);
+                }
+                if ok {
+                    d.delivered_signature = last
+                        .and_then(|(_, signed)| signed)
+                        .and_then(|(ts, sig)| Some((ts, crate::store::Signature::from_hex(&sig)?)));
+                    d.delivered_secret = (!secret_is_current).then(|| job.secret.clone());
+                    d.status = DeliveryStatus::Delivered;
+                    d.next_attempt_at = None;
+                    return (sid, Next::Delivered);
+                }
+                d.round_failures += 1;
+                let exp = d.round_failures.saturating_sub(1).min(40);
+                let delay = settings.retry_base.saturating_mul(1u32 << exp.min(31)).min(settings.retry_max);
+                let next = later(now, delay);
+                let horizon_end = later(d.round_started_at, settings.retry_horizon);
+                if next > horizon_end {
+                    d.status = DeliveryStatus::Failed;
+                    d.next_attempt_at = None;
+                    (sid, Next::Failed)
+                } else {
+                    d.status = DeliveryStatus::Retrying;
+                    d.next_attempt_at = Some(next);
+                    (sid, Next::Retry(next))
+                }
+            }) else {
+                return false;
+            };
+            match next {
+                Next::Again => false,
+                Next::Delivered => {
+                    st.advance_queue(&sid, seq, now);
+                    true
+                }
+                Next::Failed => {
+                    st.advance_queue(&sid, seq, now);
+                    false
+                }
+                Next::Retry(at) => {
+                    st.schedule(seq, at);
+                    false
+                }
             }
-            d.round_failures += 1;
-            let exp = d.round_failures.saturating_sub(1).min(40);
-            let delay = settings.retry_base.saturating_mul(1u32 << exp.min(31)).min(settings.retry_max);
-            let next = later(now, delay);
-            let horizon_end = later(d.round_started_at, settings.retry_horizon);
-            if next > horizon_end {
-                d.status = DeliveryStatus::Failed;
-                d.next_attempt_at = None;
-                (sid, Next::Failed)
-            } else {
-                d.status = DeliveryStatus::Retrying;
-                d.next_attempt_at = Some(next);
-                (sid, Next::Retry(next))
-            }
-        }) else {
-            return false;
-        };
-        match next {
-            Next::Again => false,
-            Next::Delivered => {
-                st.advance_queue(&sid, seq, now);
-                true
-            }
-            Next::Failed => {
-                st.advance_queue(&sid, seq, now);
-                false
-            }
-            Next::Retry(at) => {
-                st.schedule(seq, at);
-                false
-            }
-        }
-    });
+        })
+        .await;
     match delivered {
         Ok(true) => shared.delivered.send_modify(|n| *n += 1),
         Ok(false) => {}
@@ -219,12 +225,15 @@ pub(crate) fn record_attempts(shared: &Shared, job: &DueAttempt, attempts: Vec<A
             // here, so this write cannot fail.
             tracing::error!(error = %e, "webhook dispatcher: could not record an attempt; retried later");
             let at = later(clock::real_now(), settings.retry_base);
-            let _ = shared.store.write(|st| {
-                st.set_in_flight(seq, false);
-                if st.delivery(seq).is_some_and(|d| d.is_open()) {
-                    st.schedule(seq, at);
-                }
-            });
+            let _ = shared
+                .store
+                .write_async(|st| {
+                    st.set_in_flight(seq, false);
+                    if st.delivery(seq).is_some_and(|d| d.is_open()) {
+                        st.schedule(seq, at);
+                    }
+                })
+                .await;
         }
     }
 }

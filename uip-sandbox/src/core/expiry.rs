@@ -25,8 +25,8 @@ pub(super) fn expire(st: &mut State, id: &str, real_now: Timestamp) -> bool {
 
 /// Lazy expiry for an access that names a session of `biz` without otherwise touching it
 /// (docs/DECISIONS.md §4: every access resolves an elapsed session first). Unknown or foreign: no-op.
-pub(crate) fn resolve_expiry(shared: &Shared, biz: &str, id: &str) {
-    let _ = read_session(shared, Some(biz), id, |_, _| Ok(()));
+pub(crate) async fn resolve_expiry(shared: &Shared, biz: &str, id: &str) {
+    let _ = read_session(shared, Some(biz), id, |_, _| Ok(())).await;
 }
 
 /// The expiry sweep: resolves every elapsed session.

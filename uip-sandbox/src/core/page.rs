@@ -31,14 +31,15 @@ fn check_binding(s: &Session, token: Option<&str>) -> Result<(), ApiError> {
 
 /// `POST /s/{id}/open` (and `GET /s/{id}`): binds on first open; the same binding again is fine.
 /// Returns the token to set as cookie (a new one on first open, the presented one after).
-pub(crate) fn open(shared: &Shared, id: &str, token: Option<&str>) -> Result<BindingToken, ApiError> {
+pub(crate) async fn open(shared: &Shared, id: &str, token: Option<&str>) -> Result<BindingToken, ApiError> {
     let bound = read_session(shared, None, id, |s, _| {
         if s.binding_hash.is_some() {
             check_binding(s, token)?;
             return Ok(true);
         }
         Ok(false)
-    })?;
+    })
+    .await?;
     if bound {
         return Ok(BindingToken::new(token.unwrap_or_default()));
     }
@@ -53,15 +54,17 @@ pub(crate) fn open(shared: &Shared, id: &str, token: Option<&str>) -> Result<Bin
         s.open(hash_hex(&fresh), &mut rand::thread_rng(), b.now(), window)?;
         Ok((BindingToken::new(fresh), Vec::new()))
     })
+    .await
 }
 
 /// `HEAD /s/{id}`: what `GET /s/{id}` would answer, but it never binds (docs/DECISIONS.md §11):
 /// link previews and prefetchers send HEAD, and must not take the session from its user.
-pub(crate) fn peek(shared: &Shared, id: &str, token: Option<&str>) -> Result<(), ApiError> {
+pub(crate) async fn peek(shared: &Shared, id: &str, token: Option<&str>) -> Result<(), ApiError> {
     read_session(shared, None, id, |s, _| match s.binding_hash {
         Some(_) => check_binding(s, token),
         None => Ok(()),
     })
+    .await
 }
 
 /// The open answer.
@@ -85,11 +88,12 @@ fn page_state(s: &Session, b: &Business) -> PageState {
 }
 
 /// `GET /s/{id}/state`.
-pub(crate) fn state(shared: &Shared, id: &str, token: Option<&str>) -> Result<PageState, ApiError> {
+pub(crate) async fn state(shared: &Shared, id: &str, token: Option<&str>) -> Result<PageState, ApiError> {
     read_session(shared, None, id, |s, b| {
         check_binding(s, token)?;
         Ok(page_state(s, b))
     })
+    .await
 }
 
 fn not_active(s: &Session) -> ApiError {
@@ -97,7 +101,7 @@ fn not_active(s: &Session) -> ApiError {
 }
 
 /// `GET /s/{id}/request`.
-pub(crate) fn wallet_request(
+pub(crate) async fn wallet_request(
     shared: &Shared,
     id: &str,
     token: Option<&str>,
@@ -106,6 +110,7 @@ pub(crate) fn wallet_request(
         check_binding(s, token)?;
         build_request(s, &shared.origin)
     })
+    .await
 }
 
 fn build_request(s: &Session, origin: &str) -> Result<WalletRequest, ApiError> {
@@ -164,7 +169,7 @@ fn purged() -> ApiError {
 }
 
 /// `GET /s/{id}/documents/{index}`.
-pub(crate) fn document(
+pub(crate) async fn document(
     shared: &Shared,
     id: &str,
     token: Option<&str>,
@@ -181,7 +186,8 @@ pub(crate) fn document(
             return Err(purged());
         }
         Ok((doc, meta.name.clone(), meta.content_type.clone()))
-    })?;
+    })
+    .await?;
     let bytes = shared.store.read(|st| st.document_bytes(id, doc)).ok_or_else(purged)?;
     Ok(DocumentBytes { name, content_type, bytes })
 }
@@ -194,7 +200,7 @@ pub(crate) enum Responder<'a> {
 
 /// `POST /s/{id}/response`: checks in order binding, session active, nonce, wallet, credential.
 /// `answer` is the parsed body; a body that did not parse is reported after the binding check.
-pub(crate) fn respond(
+pub(crate) async fn respond(
     shared: &Shared,
     id: &str,
     who: Responder<'_>,
@@ -250,6 +256,7 @@ pub(crate) fn respond(
         };
         Ok((result(s, b, outcome), applied.events))
     })
+    .await
 }
 
 /// `GET /_sandbox/personas`.

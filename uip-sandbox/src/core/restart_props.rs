@@ -13,6 +13,7 @@ use super::*;
 use crate::app::App;
 use crate::clock;
 use crate::config::Settings;
+use crate::store::block_on;
 
 /// One operation on the sandbox, with indices chosen modulo what exists.
 #[derive(Clone, Debug)]
@@ -113,7 +114,7 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
                 fingerprint: hash_of(&body),
                 idempotency_key: idempotency.map(|k| format!("key-{k}")),
             };
-            if let Ok(out) = create_session(shared, &biz, input) {
+            if let Ok(out) = block_on(create_session(shared, &biz, input)) {
                 let id: Value = serde_json::from_str(&out.body).unwrap();
                 let id = id["id"].as_str().unwrap().to_owned();
                 if !world.sessions.iter().any(|(_, s)| *s == id) {
@@ -124,7 +125,7 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
         Op::Open { session } => {
             let Some((_, id)) = pick(&world.sessions, *session).cloned() else { return };
             let token = world.bindings.get(&id).cloned();
-            if let Ok(t) = open(shared, &id, token.as_deref()) {
+            if let Ok(t) = block_on(open(shared, &id, token.as_deref())) {
                 world.bindings.insert(id, t.expose().to_owned());
             }
         }
@@ -136,11 +137,12 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
                 "steps": 1,
             }))
             .unwrap();
-            let _ = simulate(shared, &biz, &id, req);
+            let _ = block_on(simulate(shared, &biz, &id, req));
         }
         Op::Decide { session, stop } => {
             let Some((biz, id)) = pick(&world.sessions, *session).cloned() else { return };
-            let _ = decide(shared, &biz, &id, if *stop { Decision::Stop } else { Decision::Continue });
+            let _ =
+                block_on(decide(shared, &biz, &id, if *stop { Decision::Stop } else { Decision::Continue }));
         }
         Op::Advance { biz, seconds } => {
             let Some(biz) = pick(&world.businesses, *biz).cloned() else { return };
@@ -162,7 +164,7 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
         }
         Op::Sweep => sweep(shared),
         Op::Dispatch { outcome } => {
-            let (jobs, _) = take_due(shared, clock::real_now(), || Some(()));
+            let (jobs, _) = block_on(take_due(shared, clock::real_now(), || Some(())));
             for (job, ()) in jobs {
                 let at = clock::real_now();
                 let (status_code, error) = match outcome {
@@ -178,7 +180,7 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
                     attempt = attempt.with_error(error);
                 }
                 let signed = status_code.map(|_| (at.timestamp() as u64, "v1=00".to_owned()));
-                record_attempts(shared, &job, vec![(attempt, signed)]);
+                block_on(record_attempts(shared, &job, vec![(attempt, signed)]));
             }
         }
         Op::Redeliver { delivery, fault } => {
@@ -195,11 +197,11 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
         }
         Op::Read { session } => {
             let Some((biz, id)) = pick(&world.sessions, *session).cloned() else { return };
-            let _ = get_session(shared, &biz, &id);
+            let _ = block_on(get_session(shared, &biz, &id));
             if let Some(t) = world.bindings.get(&id) {
-                let _ = state(shared, &id, Some(t));
-                let _ = wallet_request(shared, &id, Some(t));
-                let _ = document(shared, &id, Some(t), 0);
+                let _ = block_on(state(shared, &id, Some(t)));
+                let _ = block_on(wallet_request(shared, &id, Some(t)));
+                let _ = block_on(document(shared, &id, Some(t), 0));
             }
         }
     }

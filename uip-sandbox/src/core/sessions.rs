@@ -32,31 +32,35 @@ fn owner(st: &State, biz: Option<&str>, id: &str) -> Result<String, ApiError> {
 
 /// Runs `f` on a session (of `biz`, when given) after lazy expiry, then saves the session and its
 /// business — both are always marked, whatever `f` changed — and queues the events `f` produced.
-pub(super) fn with_session<R>(
+pub(super) async fn with_session<R>(
     shared: &Shared,
     biz: Option<&str>,
     id: &str,
     f: impl FnOnce(&mut Session, &mut Business) -> Result<(R, Vec<WebhookEvent>), ApiError>,
 ) -> Result<R, ApiError> {
-    let (r, emitted) = shared.store.write(|st| {
-        let real_now = clock::real_now();
-        let owner = match owner(st, biz, id) {
-            Ok(o) => o,
-            Err(e) => return (Err(e), false),
-        };
-        let mut emitted = expire(st, id, real_now);
-        let r = (|| {
-            let mut business = st.business(&owner).cloned().ok_or_else(|| ApiError::not_found("session"))?;
-            let result = st
-                .update_session(id, |s| f(s, &mut business))
-                .ok_or_else(|| ApiError::not_found("session"))?;
-            st.update_business(&owner, |b| *b = business);
-            let (value, events) = result?;
-            emitted |= st.emit(&owner, events, real_now);
-            Ok(value)
-        })();
-        (r, emitted)
-    })?;
+    let (r, emitted) = shared
+        .store
+        .write_async(|st| {
+            let real_now = clock::real_now();
+            let owner = match owner(st, biz, id) {
+                Ok(o) => o,
+                Err(e) => return (Err(e), false),
+            };
+            let mut emitted = expire(st, id, real_now);
+            let r = (|| {
+                let mut business =
+                    st.business(&owner).cloned().ok_or_else(|| ApiError::not_found("session"))?;
+                let result = st
+                    .update_session(id, |s| f(s, &mut business))
+                    .ok_or_else(|| ApiError::not_found("session"))?;
+                st.update_business(&owner, |b| *b = business);
+                let (value, events) = result?;
+                emitted |= st.emit(&owner, events, real_now);
+                Ok(value)
+            })();
+            (r, emitted)
+        })
+        .await?;
     if emitted {
         shared.wake_delivery();
     }
@@ -65,24 +69,31 @@ pub(super) fn with_session<R>(
 
 /// Reads a session (of `biz`, when given) after lazy expiry. Nothing is written unless the
 /// session expired just now.
-pub(super) fn read_session<R>(
+pub(super) async fn read_session<R>(
     shared: &Shared,
     biz: Option<&str>,
     id: &str,
     f: impl FnOnce(&Session, &Business) -> Result<R, ApiError>,
 ) -> Result<R, ApiError> {
-    let (r, emitted) = shared.store.write(|st| {
-        let owner = match owner(st, biz, id) {
-            Ok(o) => o,
-            Err(e) => return (Err(e), false),
-        };
-        let emitted = expire(st, id, clock::real_now());
-        let r = match (st.session(id), st.business(&owner)) {
-            (Some(s), Some(b)) => f(s, b),
-            _ => Err(ApiError::not_found("session")),
-        };
-        (r, emitted)
-    })?;
+    let (r, emitted) = shared
+        .store
+        .write_async(|st| {
+            let owner = match owner(st, biz, id) {
+                Ok(o) => o,
+                Err(e) => return (Err(e), false),
+            };
+            let emitted = expire(st, id, clock::real_now());
+            // What this read shows is stored already: it need not wait for others' commits.
+            if st.is_stored(id, &owner) {
+                st.reads_stored();
+            }
+            let r = match (st.session(id), st.business(&owner)) {
+                (Some(s), Some(b)) => f(s, b),
+                _ => Err(ApiError::not_found("session")),
+            };
+            (r, emitted)
+        })
+        .await?;
     if emitted {
         shared.wake_delivery();
     }
@@ -119,108 +130,119 @@ pub(crate) struct CreateOutcome {
 }
 
 /// `POST /v1/sessions` after validation: idempotency → webhook 422 → balance 402 → store.
-pub(crate) fn create_session(
+pub(crate) async fn create_session(
     shared: &Shared,
     biz: &str,
     input: CreateInput,
 ) -> Result<CreateOutcome, ApiError> {
     let public_url = shared.public_url.clone();
-    let outcome = shared.store.write(|st| -> Result<CreateOutcome, ApiError> {
-        let b = st.business(biz).ok_or_else(|| ApiError::not_found("business"))?;
-        let now = b.now();
-        let key = input.idempotency_key.as_ref().map(|k| (biz.to_owned(), k.clone()));
-        if let Some(key) = &key {
-            if let Some(rec) = st.idempotency(key) {
-                if (now - rec.created_at).num_seconds() < IDEMPOTENCY_RETENTION_S {
-                    if rec.fingerprint == input.fingerprint {
-                        let session_id =
-                            serde_json::from_str::<CreatedSession>(&rec.response).ok().map(|c| c.id);
-                        return Ok(CreateOutcome { body: rec.response.clone(), replayed: true, session_id });
+    let outcome = shared
+        .store
+        .write_async(|st| -> Result<CreateOutcome, ApiError> {
+            let b = st.business(biz).ok_or_else(|| ApiError::not_found("business"))?;
+            let now = b.now();
+            let key = input.idempotency_key.as_ref().map(|k| (biz.to_owned(), k.clone()));
+            if let Some(key) = &key {
+                if let Some(rec) = st.idempotency(key) {
+                    if (now - rec.created_at).num_seconds() < IDEMPOTENCY_RETENTION_S {
+                        if rec.fingerprint == input.fingerprint {
+                            let session_id =
+                                serde_json::from_str::<CreatedSession>(&rec.response).ok().map(|c| c.id);
+                            return Ok(CreateOutcome {
+                                body: rec.response.clone(),
+                                replayed: true,
+                                session_id,
+                            });
+                        }
+                        return Err(ApiError::new(
+                            ErrorCode::IdempotencyConflict,
+                            "this Idempotency-Key was used with a different request",
+                        )
+                        .param("Idempotency-Key"));
                     }
-                    return Err(ApiError::new(
-                        ErrorCode::IdempotencyConflict,
-                        "this Idempotency-Key was used with a different request",
-                    )
-                    .param("Idempotency-Key"));
+                    st.remove_idempotency(key);
                 }
-                st.remove_idempotency(key);
             }
-        }
-        let b = st.business(biz).ok_or_else(|| ApiError::not_found("business"))?;
-        if b.webhook_url.is_none() {
-            return Err(ApiError::new(
-                ErrorCode::WebhookMissing,
-                "configure a webhook URL for this business before creating sessions",
-            ));
-        }
-        let total = input.request.total_price_cents();
-        if b.balance_cents < total {
-            return Err(ApiError::new(
-                ErrorCode::InsufficientFunds,
-                format!(
-                    "the balance ({} cents) is below the session's price ({total} cents)",
-                    b.balance_cents
-                ),
-            ));
-        }
-        let created_at = clock::secs(now);
-        let ttl = input.request.expires_in.unwrap_or(uip_types::validate::DEFAULT_EXPIRES_IN);
-        let id: SessionId = random_base62(SessionId::PREFIX, SessionId::RANDOM_LEN).into();
-        let req = input.request;
-        let step_count = req.steps.len();
-        let session = Session {
-            id: id.clone(),
-            business_id: biz.to_owned(),
-            step_documents: input.step_documents,
-            documents: input
-                .uploads
-                .iter()
-                .map(|u| DocumentMeta {
-                    name: u.name.clone(),
-                    content_type: u.content_type.clone(),
-                    sha256_hex: uip_types::hashing::sha256_hex(&u.bytes),
-                    size: u.bytes.len() as u64,
-                    purged: false,
-                })
-                .collect(),
-            steps: req.steps,
-            client_reference_id: req.client_reference_id,
-            metadata: req.metadata,
-            return_url: req.return_url,
-            status: SessionStatus::Created,
-            current_step: 0,
-            created_at,
-            updated_at: created_at,
-            expires_at: clock::add_secs(created_at, i64::from(ttl)),
-            step_deadline: None,
-            binding_hash: None,
-            nonce: None,
-            audits: Vec::with_capacity(step_count),
-            end_reason: None,
-            // Numbered by the store.
-            seq: 0,
-        };
-        let created = CreatedSession::new(
-            id.clone(),
-            SessionUrl::new(format!("{public_url}/s/{id}")),
-            session.expires_at,
-        );
-        let body = serde_json::to_string(&created).map_err(|e| ApiError::internal(e.to_string()))?;
-        st.insert_session(session, input.uploads.into_iter().map(|u| u.bytes).collect());
-        if let Some(key) = key {
-            st.put_idempotency(
-                key,
-                IdempotencyRecord { fingerprint: input.fingerprint, response: body.clone(), created_at: now },
+            let b = st.business(biz).ok_or_else(|| ApiError::not_found("business"))?;
+            if b.webhook_url.is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::WebhookMissing,
+                    "configure a webhook URL for this business before creating sessions",
+                ));
+            }
+            let total = input.request.total_price_cents();
+            if b.balance_cents < total {
+                return Err(ApiError::new(
+                    ErrorCode::InsufficientFunds,
+                    format!(
+                        "the balance ({} cents) is below the session's price ({total} cents)",
+                        b.balance_cents
+                    ),
+                ));
+            }
+            let created_at = clock::secs(now);
+            let ttl = input.request.expires_in.unwrap_or(uip_types::validate::DEFAULT_EXPIRES_IN);
+            let id: SessionId = random_base62(SessionId::PREFIX, SessionId::RANDOM_LEN).into();
+            let req = input.request;
+            let step_count = req.steps.len();
+            let session = Session {
+                id: id.clone(),
+                business_id: biz.to_owned(),
+                step_documents: input.step_documents,
+                documents: input
+                    .uploads
+                    .iter()
+                    .map(|u| DocumentMeta {
+                        name: u.name.clone(),
+                        content_type: u.content_type.clone(),
+                        sha256_hex: uip_types::hashing::sha256_hex(&u.bytes),
+                        size: u.bytes.len() as u64,
+                        purged: false,
+                    })
+                    .collect(),
+                steps: req.steps,
+                client_reference_id: req.client_reference_id,
+                metadata: req.metadata,
+                return_url: req.return_url,
+                status: SessionStatus::Created,
+                current_step: 0,
+                created_at,
+                updated_at: created_at,
+                expires_at: clock::add_secs(created_at, i64::from(ttl)),
+                step_deadline: None,
+                binding_hash: None,
+                nonce: None,
+                audits: Vec::with_capacity(step_count),
+                end_reason: None,
+                // Numbered by the store.
+                seq: 0,
+            };
+            let created = CreatedSession::new(
+                id.clone(),
+                SessionUrl::new(format!("{public_url}/s/{id}")),
+                session.expires_at,
             );
-        }
-        Ok(CreateOutcome { body, replayed: false, session_id: Some(id) })
-    })??;
+            let body = serde_json::to_string(&created).map_err(|e| ApiError::internal(e.to_string()))?;
+            st.insert_session(session, input.uploads.into_iter().map(|u| u.bytes).collect());
+            if let Some(key) = key {
+                st.put_idempotency(
+                    key,
+                    IdempotencyRecord {
+                        fingerprint: input.fingerprint,
+                        response: body.clone(),
+                        created_at: now,
+                    },
+                );
+            }
+            Ok(CreateOutcome { body, replayed: false, session_id: Some(id) })
+        })
+        .await??;
     Ok(outcome)
 }
 
 /// `GET /v1/sessions/{id}`.
-pub(crate) fn get_session(shared: &Shared, biz: &str, id: &str) -> Result<SessionView, ApiError> {
-    read_session(shared, Some(biz), id, |s, _| Ok(s.view()))
+pub(crate) async fn get_session(shared: &Shared, biz: &str, id: &str) -> Result<SessionView, ApiError> {
+    read_session(shared, Some(biz), id, |s, _| Ok(s.view())).await
 }
 
 /// A business's decision at a gate.
@@ -231,7 +253,7 @@ pub(crate) enum Decision {
 }
 
 /// `POST /v1/sessions/{id}/continue` and `/stop`.
-pub(crate) fn decide(
+pub(crate) async fn decide(
     shared: &Shared,
     biz: &str,
     id: &str,
@@ -245,13 +267,15 @@ pub(crate) fn decide(
         }?;
         Ok((s.decision(), events))
     })
+    .await
 }
 
 /// `GET /v1/audits/{id}`.
-pub(crate) fn get_audit(shared: &Shared, biz: &str, audit_id: &str) -> Result<AuditRecord, ApiError> {
+pub(crate) async fn get_audit(shared: &Shared, biz: &str, audit_id: &str) -> Result<AuditRecord, ApiError> {
     let (sid, stage) = audit_id.rsplit_once('_').ok_or_else(|| ApiError::not_found("audit"))?;
     let stage: usize = stage.parse().map_err(|_| ApiError::not_found("audit"))?;
     read_session(shared, Some(biz), sid, |s, _| Ok(s.audits.get(stage).cloned()))
+        .await
         .ok()
         .flatten()
         .filter(|a| a.id == audit_id)
@@ -262,14 +286,14 @@ pub(crate) fn get_audit(shared: &Shared, biz: &str, audit_id: &str) -> Result<Au
 const MAX_SIMULATED_ANSWERS: u32 = 100;
 
 /// `POST /_sandbox/sessions/{id}/simulate`: opens if needed, then answers steps as the user would.
-pub(crate) fn simulate(
+pub(crate) async fn simulate(
     shared: &Shared,
     biz: &str,
     id: &str,
     req: SimulateRequest,
 ) -> Result<SessionView, ApiError> {
     // Ownership first: a foreign id is unknown.
-    let bound = read_session(shared, Some(biz), id, |s, _| Ok(s.binding_hash.is_some()))?;
+    let bound = read_session(shared, Some(biz), id, |s, _| Ok(s.binding_hash.is_some())).await?;
     // The body is checked whole before anything happens, even when no step gets answered (an ended
     // session, `steps: 0`, `internal_error`): the same 400s the page's `/response` gives.
     if let Some(w) = req.wallet.as_ref().filter(|w| !w.is_known()) {
@@ -283,11 +307,11 @@ pub(crate) fn simulate(
     }
     let action = req.action.unwrap_or_default();
     let Some(action) = action.wallet_action() else {
-        fail_internal(shared, biz, id)?;
-        return get_session(shared, biz, id);
+        fail_internal(shared, biz, id).await?;
+        return get_session(shared, biz, id).await;
     };
     if !bound {
-        open(shared, id, None)?;
+        open(shared, id, None).await?;
     }
     let wallet = req.wallet.unwrap_or(WalletId::AppleWallet);
     // Bounded: each answer takes the store's lock on a runtime thread, and declines never end the
@@ -300,19 +324,20 @@ pub(crate) fn simulate(
     while done < max {
         let nonce = read_session(shared, Some(biz), id, |s, _| {
             Ok(s.nonce.clone().filter(|_| s.status == SessionStatus::InProgress))
-        })?;
+        })
+        .await?;
         let Some(nonce) = nonce else { break };
         let mut answer = WalletResponse::new(nonce, wallet.clone(), action);
         answer.persona = req.persona.clone();
-        respond(shared, id, Responder::Control, Ok(answer))?;
+        respond(shared, id, Responder::Control, Ok(answer)).await?;
         done += 1;
     }
-    get_session(shared, biz, id)
+    get_session(shared, biz, id).await
 }
 
 /// `simulate {"action": "internal_error"}` (docs/DECISIONS.md §11): binds a `created` session like a
 /// first open, then fails its active step; any other status than `in_progress` is 409 `session/not-active`.
-fn fail_internal(shared: &Shared, biz: &str, id: &str) -> Result<(), ApiError> {
+async fn fail_internal(shared: &Shared, biz: &str, id: &str) -> Result<(), ApiError> {
     let window = step_window(shared);
     with_session(shared, Some(biz), id, |s, b| {
         let now = b.now();
@@ -321,4 +346,5 @@ fn fail_internal(shared: &Shared, biz: &str, id: &str) -> Result<(), ApiError> {
         }
         Ok(((), s.fail_internal(now)?))
     })
+    .await
 }

@@ -28,7 +28,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
     loop {
         // Reap finished attempts so the set does not grow.
         while attempts.try_join_next().is_some() {}
-        let next_due = take_due(&shared, &permits, &mut attempts);
+        let next_due = take_due(&shared, &permits, &mut attempts).await;
         let sleep = match next_due {
             Some(due) => (due - clock::real_now()).to_std().unwrap_or(Duration::ZERO),
             None => Duration::from_secs(3600),
@@ -44,18 +44,18 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
 }
 
 /// Starts every due attempt a permit allows; returns when the next one is due.
-fn take_due(
+async fn take_due(
     shared: &Arc<Shared>,
     permits: &Arc<Semaphore>,
     attempts: &mut JoinSet<()>,
 ) -> Option<uip_types::Timestamp> {
     let (jobs, next) =
-        uc::take_due(shared, clock::real_now(), || Arc::clone(permits).try_acquire_owned().ok());
+        uc::take_due(shared, clock::real_now(), || Arc::clone(permits).try_acquire_owned().ok()).await;
     for (job, permit) in jobs {
         let shared = Arc::clone(shared);
         attempts.spawn(async move {
             let attempts = attempt(&shared, &job).await;
-            uc::record_attempts(&shared, &job, attempts);
+            uc::record_attempts(&shared, &job, attempts).await;
             drop(permit);
             shared.wake_delivery();
         });

@@ -106,7 +106,7 @@ async fn create_session(
             ))
         }
     };
-    let outcome = uc::create_session(&shared, &biz, input)?;
+    let outcome = uc::create_session(&shared, &biz, input).await?;
     let mut resp = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -239,7 +239,7 @@ async fn get_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&uc::get_session(&shared, &biz, &id)?))
+    Ok(ok(&uc::get_session(&shared, &biz, &id).await?))
 }
 
 #[utoipa::path(
@@ -262,7 +262,7 @@ async fn continue_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&uc::decide(&shared, &biz, &id, Decision::Continue)?))
+    Ok(ok(&uc::decide(&shared, &biz, &id, Decision::Continue).await?))
 }
 
 #[utoipa::path(
@@ -284,7 +284,7 @@ async fn stop_session(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&uc::decide(&shared, &biz, &id, Decision::Stop)?))
+    Ok(ok(&uc::decide(&shared, &biz, &id, Decision::Stop).await?))
 }
 
 #[utoipa::path(
@@ -307,7 +307,7 @@ async fn get_audit(
     Biz(biz): Biz,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&uc::get_audit(&shared, &biz, &id)?))
+    Ok(ok(&uc::get_audit(&shared, &biz, &id).await?))
 }
 
 /// The catalog: every primitive with its price and params.

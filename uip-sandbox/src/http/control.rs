@@ -206,7 +206,7 @@ async fn deliveries(
 ) -> Response {
     if let Some(sid) = &q.session_id {
         // Reading a session's deliveries is an access: an elapsed session resolves first.
-        uc::resolve_expiry(&shared, &biz, sid);
+        uc::resolve_expiry(&shared, &biz, sid).await;
     }
     ok(&uc::deliveries(&shared, &biz, q.session_id.as_deref()))
 }
@@ -270,7 +270,7 @@ async fn simulate(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: SimulateRequest = body_or_default(&headers, body).await?;
-    Ok(ok(&uc::simulate(&shared, &biz, &id, req)?))
+    Ok(ok(&uc::simulate(&shared, &biz, &id, req).await?))
 }
 
 /// Whether a `with` value is one the fault injector knows.

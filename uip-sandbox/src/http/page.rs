@@ -158,9 +158,9 @@ async fn page(
     let Ok(Path(id)) = path else { return not_found_page() };
     let opened = if method == Method::HEAD {
         // HEAD never binds (docs/DECISIONS.md §11): the answer GET would give, no cookie.
-        uc::peek(&shared, &id, token(&headers)).map(|()| None)
+        uc::peek(&shared, &id, token(&headers)).await.map(|()| None)
     } else {
-        uc::open(&shared, &id, token(&headers)).map(Some)
+        uc::open(&shared, &id, token(&headers)).await.map(Some)
     };
     match opened {
         Ok(t) => {
@@ -219,7 +219,7 @@ fn not_found_page() -> Response {
     )
 )]
 async fn open(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    match uc::open(&shared, &id, token(&headers)) {
+    match uc::open(&shared, &id, token(&headers)).await {
         Ok(t) => {
             let mut r = ok(&uc::open_response(t.clone()));
             set_cookie(&mut r, &id, &t);
@@ -246,7 +246,7 @@ async fn state(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&uc::state(&shared, &id, token(&headers))?))
+    Ok(ok(&uc::state(&shared, &id, token(&headers)).await?))
 }
 
 #[utoipa::path(
@@ -267,7 +267,7 @@ async fn request(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(ok(&uc::wallet_request(&shared, &id, token(&headers))?))
+    Ok(ok(&uc::wallet_request(&shared, &id, token(&headers)).await?))
 }
 
 #[utoipa::path(
@@ -293,7 +293,7 @@ async fn document(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let index: usize = index.parse().map_err(|_| ApiError::not_found("document"))?;
-    let doc = uc::document(&shared, &id, token(&headers), index)?;
+    let doc = uc::document(&shared, &id, token(&headers), index).await?;
     let content_type = HeaderValue::from_str(&doc.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = format!("inline; filename=\"{}\"", doc.name.replace(['"', '\\', '\r', '\n'], "_"));
@@ -333,5 +333,5 @@ async fn response(
     let bytes = read_body(&headers, body, MAX_JSON_BODY).await?;
     // A body that does not parse is reported after the binding check (docs/DECISIONS.md §7).
     let answer = parse_json::<WalletResponse>(&bytes);
-    Ok(ok(&uc::respond(&shared, &id, Responder::Browser(token(&headers)), answer)?))
+    Ok(ok(&uc::respond(&shared, &id, Responder::Browser(token(&headers)), answer).await?))
 }

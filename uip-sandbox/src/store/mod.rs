@@ -1,6 +1,8 @@
 //! The store: all state in memory behind one lock, written through to SQLite (when a database
-//! file is configured) in one transaction per state change — the session, its audits and the
-//! events it produced (the outbox) land together or not at all.
+//! file is configured) by group commit — the writes made while one transaction runs are stored
+//! together in the next, each answered only once its transaction is done. A state change (the
+//! session, its audits and the events it produced, the outbox) always lands in one transaction,
+//! whole or not at all, and its events are attempted only after it is stored.
 
 mod model;
 #[cfg(feature = "sqlite")]
@@ -30,6 +32,16 @@ pub(crate) enum StoreError {
     NoSqlite,
     #[error("encoding: {0}")]
     Json(#[from] serde_json::Error),
+    /// The group commit this write was part of failed.
+    #[error(transparent)]
+    Commit(std::sync::Arc<StoreError>),
+    /// The store closed before this write was stored.
+    #[error("the store is closed")]
+    Closed,
+    /// The committer thread could not be started.
+    #[cfg(feature = "sqlite")]
+    #[error("starting the committer thread: {0}")]
+    Thread(std::io::Error),
     #[cfg(feature = "sqlite")]
     #[error("migration: {0}")]
     Migration(String),
@@ -39,7 +51,7 @@ pub(crate) enum StoreError {
     NotSandbox(String),
 }
 
-/// What changed since the last flush.
+/// What changed since the last group commit took its rows.
 #[derive(Default)]
 struct Dirty {
     businesses: HashSet<String>,
@@ -48,6 +60,28 @@ struct Dirty {
     deliveries: HashSet<u64>,
     idempotency: HashSet<(String, String)>,
     idempotency_removed: Vec<(String, String)>,
+}
+
+impl Dirty {
+    fn is_empty(&self) -> bool {
+        self.businesses.is_empty()
+            && self.sessions.is_empty()
+            && self.new_documents.is_empty()
+            && self.deliveries.is_empty()
+            && self.idempotency.is_empty()
+            && self.idempotency_removed.is_empty()
+    }
+
+    /// Adds what a later write changed.
+    #[cfg(feature = "sqlite")]
+    fn merge(&mut self, later: Dirty) {
+        self.businesses.extend(later.businesses);
+        self.sessions.extend(later.sessions);
+        self.new_documents.extend(later.new_documents);
+        self.deliveries.extend(later.deliveries);
+        self.idempotency.extend(later.idempotency);
+        self.idempotency_removed.extend(later.idempotency_removed);
+    }
 }
 
 /// What a write changed, as it was before (the first time each entry was touched): a write whose
@@ -117,12 +151,52 @@ pub(crate) struct State {
     /// The last [`Session::seq`] given out.
     last_session_seq: u64,
     inbox: HashMap<String, VecDeque<InboxEntry>>,
+    /// What the write under way changed.
     dirty: Dirty,
+    /// With a database: what the writes waiting for the next group commit changed.
+    unstored: Dirty,
     /// Set while a write runs on a store with a database (see [`Undo`]).
     undo: Option<Undo>,
+    /// With a database: deliveries numbered from here on were made by writes not yet committed,
+    /// and are not attempted until they are (an event is sent only once it is stored).
+    /// `None` without a database.
+    durable_seq: Option<u64>,
+    /// Sessions and businesses in the group commit under way (their rows are being written).
+    committing: Committing,
+    /// Set by a write that only read sessions and businesses already stored (see
+    /// [`State::reads_stored`]): with nothing of its own to store, it need not wait for the
+    /// commits under way.
+    reads_stored: bool,
+}
+
+/// What the group commit under way writes, for [`State::is_stored`].
+#[derive(Default)]
+struct Committing {
+    sessions: HashSet<SessionId>,
+    businesses: HashSet<String>,
 }
 
 impl State {
+    // ---- what is stored ----
+
+    /// Whether the session and its business have no change waiting for a commit (unknown ids
+    /// count as stored: nothing of them waits).
+    pub fn is_stored(&self, session_id: &str, business_id: &str) -> bool {
+        let (d, u) = (&self.dirty, &self.unstored);
+        !(d.sessions.contains(session_id)
+            || u.sessions.contains(session_id)
+            || self.committing.sessions.contains(session_id)
+            || d.businesses.contains(business_id)
+            || u.businesses.contains(business_id)
+            || self.committing.businesses.contains(business_id))
+    }
+
+    /// Declares that this write read only what [`State::is_stored`] said is stored: when it
+    /// changes nothing itself, it answers without waiting for the commits under way.
+    pub fn reads_stored(&mut self) {
+        self.reads_stored = true;
+    }
+
     // ---- businesses ----
 
     pub fn business(&self, id: &str) -> Option<&Business> {
@@ -398,17 +472,19 @@ impl State {
     /// Takes the earliest scheduled head if it is due by `now`; otherwise returns when the
     /// earliest one is due, or `Err(None)` when nothing is scheduled.
     pub fn pop_due(&mut self, now: Timestamp) -> Result<u64, Option<Timestamp>> {
-        match self.due.first() {
-            Some(&(at, _)) if at > now => Err(Some(at)),
-            Some(_) => {
-                let (_, seq) = self.due.first().copied().ok_or(None)?;
-                self.note_due(seq);
-                self.due.pop_first();
-                self.due_of.remove(&seq);
-                Ok(seq)
-            }
-            None => Err(None),
+        let durable = self.durable_seq.unwrap_or(u64::MAX);
+        // Heads of uncommitted writes are passed over: their writer wakes the dispatcher once
+        // its commit is done.
+        let Some(&(at, seq)) = self.due.iter().find(|&&(_, seq)| seq < durable) else {
+            return Err(None);
+        };
+        if at > now {
+            return Err(Some(at));
         }
+        self.note_due(seq);
+        self.due.remove(&(at, seq));
+        self.due_of.remove(&seq);
+        Ok(seq)
     }
 
     /// Keeps the schedule in step with the deliveries a write changed: an open head that is
@@ -461,12 +537,17 @@ impl State {
     /// were signed with the current secret (`delivered_secret: None`) keep `old` from now on.
     pub fn pin_delivered_secrets(&mut self, business_id: &str, old: &WebhookSecret) {
         let Some(log) = self.delivery_log.get(business_id) else { return };
-        for seq in log {
-            let Some(d) = self.deliveries.get_mut(seq) else { continue };
-            if d.status == DeliveryStatus::Delivered && d.delivered_secret.is_none() {
-                d.delivered_secret = Some(old.clone());
-                self.dirty.deliveries.insert(*seq);
-            }
+        let signed_with_current: Vec<u64> = log
+            .iter()
+            .copied()
+            .filter(|seq| {
+                self.deliveries
+                    .get(seq)
+                    .is_some_and(|d| d.status == DeliveryStatus::Delivered && d.delivered_secret.is_none())
+            })
+            .collect();
+        for seq in signed_with_current {
+            self.update_delivery(seq, |d| d.delivered_secret = Some(old.clone()));
         }
     }
 
@@ -642,66 +723,157 @@ impl State {
             }
         }
         self.dirty = Dirty::default();
+        self.unstored = Dirty::default();
     }
+}
 
-    fn is_dirty(&self) -> bool {
-        let d = &self.dirty;
-        !(d.businesses.is_empty()
-            && d.sessions.is_empty()
-            && d.new_documents.is_empty()
-            && d.deliveries.is_empty()
-            && d.idempotency.is_empty()
-            && d.idempotency_removed.is_empty())
-    }
+/// How a write that waits for its group commit hears the outcome.
+type Outcome = Result<(), std::sync::Arc<StoreError>>;
+
+/// A write applied to memory that waits for its group commit: what to undo if the commit fails,
+/// and whom to tell.
+#[cfg(feature = "sqlite")]
+struct Waiting {
+    undo: Undo,
+    done: futures::channel::oneshot::Sender<Outcome>,
 }
 
 struct Inner {
     state: State,
+    /// With a database: the writes applied since the last group commit took its rows, and the
+    /// ones in that commit, in the order they were applied.
     #[cfg(feature = "sqlite")]
-    db: Option<sqlite::Db>,
+    waiting: VecDeque<Waiting>,
+    /// The committer stops once nothing waits.
+    #[cfg(feature = "sqlite")]
+    closing: bool,
+    #[cfg(feature = "sqlite")]
+    has_db: bool,
 }
 
-impl Inner {
-    fn has_db(&self) -> bool {
-        #[cfg(feature = "sqlite")]
-        return self.db.is_some();
-        #[cfg(not(feature = "sqlite"))]
-        false
+/// A write's group commit: wait for it before answering or releasing what the write produced.
+#[must_use = "a write is stored only once its commit is done"]
+pub(crate) struct Commit(Option<futures::channel::oneshot::Receiver<Outcome>>);
+
+impl Commit {
+    /// Waits for the commit.
+    pub async fn done(self) -> Result<(), StoreError> {
+        let Some(rx) = self.0 else { return Ok(()) };
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Commit(e)),
+            // The committer is gone (the store is shutting down): nothing was stored.
+            Err(_) => Err(StoreError::Closed),
+        }
+    }
+
+    /// Waits for the commit, blocking the thread (for synchronous callers; the commit runs on
+    /// its own thread, so this never waits on the caller's runtime).
+    pub fn wait(self) -> Result<(), StoreError> {
+        match self.0 {
+            None => Ok(()),
+            Some(_) => block_on(self.done()),
+        }
     }
 }
 
-/// The state behind its lock, with its optional database.
+/// Runs a future to completion on this thread, parking it while the future waits. For the
+/// synchronous entry points (the typed control API, the fuzz harness): what they wait for is the
+/// committer thread, never the caller's runtime. Unlike `futures::executor::block_on` it may be
+/// nested.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+/// The state behind its lock and, with a database, the thread that stores it.
+///
+/// A write changes memory under the lock, and with a database joins the queue of writes waiting
+/// for the next group commit; its caller answers only once that commit is done. The committer
+/// thread takes the rows of every waiting write in one go (under the lock, so they are one
+/// consistent moment), writes them in one transaction without the lock, and tells each writer.
+/// If the transaction fails, every waiting write is undone in memory, newest first, and each
+/// writer gets the error (docs/DECISIONS.md §11). Deliveries made by writes not yet committed
+/// are not attempted (`State::pop_due`), and a write made while others wait joins them, so no
+/// write answers from a change that is not stored yet.
 pub(crate) struct Store {
-    inner: Mutex<Inner>,
-    /// Bumped after every write that changed sessions, businesses or deliveries (the typed
-    /// waits of the public handle wake on it).
-    changed: tokio::sync::watch::Sender<u64>,
+    inner: std::sync::Arc<Mutex<Inner>>,
+    /// Wakes the committer.
+    #[cfg(feature = "sqlite")]
+    work: std::sync::Arc<parking_lot::Condvar>,
+    #[cfg(feature = "sqlite")]
+    committer: Option<std::thread::JoinHandle<()>>,
+    #[cfg(all(test, feature = "sqlite"))]
+    db: Option<std::sync::Arc<Mutex<sqlite::Db>>>,
+    /// Bumped after every write that changed sessions, businesses or deliveries, once it is
+    /// stored (the typed waits of the public handle wake on it).
+    changed: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Store {
     /// An in-memory store.
     pub fn memory() -> Store {
-        Store::with(Inner {
-            state: State::default(),
+        Store {
+            inner: std::sync::Arc::new(Mutex::new(Inner {
+                state: State::default(),
+                #[cfg(feature = "sqlite")]
+                waiting: VecDeque::new(),
+                #[cfg(feature = "sqlite")]
+                closing: false,
+                #[cfg(feature = "sqlite")]
+                has_db: false,
+            })),
             #[cfg(feature = "sqlite")]
+            work: Default::default(),
+            #[cfg(feature = "sqlite")]
+            committer: None,
+            #[cfg(all(test, feature = "sqlite"))]
             db: None,
-        })
+            changed: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+        }
     }
 
-    /// A store backed by a SQLite file: migrates it and loads what it holds.
+    /// A store backed by a SQLite file: migrates it, loads what it holds and starts its committer.
     #[cfg(feature = "sqlite")]
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = sqlite::Db::open(path)?;
         let mut state = db.load()?;
         state.dirty = Dirty::default();
-        Ok(Store::with(Inner { state, db: Some(db) }))
+        state.durable_seq = Some(state.next_seq);
+        let mut store = Store::memory();
+        {
+            let mut inner = store.inner.lock();
+            inner.state = state;
+            inner.has_db = true;
+        }
+        let db = std::sync::Arc::new(Mutex::new(db));
+        #[cfg(test)]
+        {
+            store.db = Some(db.clone());
+        }
+        let (inner, work, changed) = (store.inner.clone(), store.work.clone(), store.changed.clone());
+        let committer = std::thread::Builder::new()
+            .name("uip-sandbox-commit".to_owned())
+            .spawn(move || commit_loop(&inner, &work, &db, &changed))
+            .map_err(StoreError::Thread)?;
+        store.committer = Some(committer);
+        Ok(store)
     }
 
-    fn with(inner: Inner) -> Store {
-        Store { inner: Mutex::new(inner), changed: tokio::sync::watch::channel(0).0 }
-    }
-
-    /// Wakes after every write that changed something.
+    /// Wakes after every write that changed something, once it is stored.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changed.subscribe()
     }
@@ -710,8 +882,8 @@ impl Store {
     /// An in-memory store ignores it.
     #[cfg(all(test, feature = "sqlite"))]
     pub fn set_full(&self, full: bool) -> Result<(), StoreError> {
-        match &self.inner.lock().db {
-            Some(db) => db.set_full(full),
+        match &self.db {
+            Some(db) => db.lock().set_full(full),
             None => Ok(()),
         }
     }
@@ -727,15 +899,36 @@ impl Store {
         f(&self.inner.lock().state)
     }
 
-    /// Runs a mutating closure under the lock, then writes what it changed in one transaction.
-    /// If the write fails, the error is returned and the change is undone in memory too — every
-    /// entry the closure touched is put back as it was, so nothing of it is stored later and
-    /// memory stays what the database holds (docs/DECISIONS.md §11).
+    /// Runs a mutating closure under the lock and waits (blocking) for its group commit. If the
+    /// commit fails, the error is returned and the change is undone in memory too — every entry
+    /// the closure touched is put back as it was, so nothing of it is stored later and memory
+    /// stays what the database holds (docs/DECISIONS.md §11).
     pub fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StoreError> {
+        let (r, commit) = self.apply(f);
+        commit.wait()?;
+        Ok(r)
+    }
+
+    /// [`Store::write`] for async callers: waits for the group commit without blocking, so the
+    /// runtime goes on applying other writes that join the next commit.
+    pub async fn write_async<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StoreError> {
+        let (r, commit) = self.apply(f);
+        commit.done().await?;
+        Ok(r)
+    }
+
+    /// Runs a mutating closure under the lock; the returned [`Commit`] is done once the change
+    /// is stored.
+    pub fn apply<R>(&self, f: impl FnOnce(&mut State) -> R) -> (R, Commit) {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
+        #[cfg(feature = "sqlite")]
+        let has_db = inner.has_db;
+        #[cfg(not(feature = "sqlite"))]
+        let has_db = false;
         // Only a database write can fail: an in-memory store keeps no journal.
-        inner.state.undo = inner.has_db().then(Undo::default);
+        inner.state.undo = has_db.then(Undo::default);
+        inner.state.reads_stored = false;
         let r = f(&mut inner.state);
         if !inner.state.dirty.deliveries.is_empty() {
             let changed = std::mem::take(&mut inner.state.dirty.deliveries);
@@ -743,27 +936,96 @@ impl Store {
             inner.state.dirty.deliveries = changed;
         }
         let undo = inner.state.undo.take();
-        let changed = inner.state.is_dirty();
-        if changed {
-            let dirty = std::mem::take(&mut inner.state.dirty);
-            #[cfg(feature = "sqlite")]
-            if let Some(db) = &mut inner.db {
-                if let Err(e) = db.flush(&inner.state, &dirty) {
-                    if let Some(undo) = undo {
-                        inner.state.rollback(undo);
-                    }
-                    return Err(e);
-                }
+        // This write's own changes join what waits for the next commit.
+        let mine = std::mem::take(&mut inner.state.dirty);
+        let changed = !mine.is_empty();
+        #[cfg(feature = "sqlite")]
+        if has_db {
+            inner.state.unstored.merge(mine);
+            // Nothing to store, and nothing waiting or nothing read that waits: done. Otherwise
+            // wait for the next commit, even with nothing of its own, since it may have read
+            // what waits.
+            if !changed && (inner.waiting.is_empty() || inner.state.reads_stored) {
+                return (r, Commit(None));
             }
-            // Without a database the change lives in memory only.
-            #[cfg(not(feature = "sqlite"))]
-            drop((dirty, undo));
+            let (done, rx) = futures::channel::oneshot::channel();
+            inner.waiting.push_back(Waiting { undo: undo.unwrap_or_default(), done });
+            drop(guard);
+            self.work.notify_one();
+            return (r, Commit(Some(rx)));
         }
-        drop(guard);
+        // Without a database the change lives in memory only.
+        drop((mine, undo, guard));
         if changed {
             self.changed.send_modify(|n| *n = n.wrapping_add(1));
         }
-        Ok(r)
+        (r, Commit(None))
+    }
+}
+
+/// The committer thread: one transaction for every write waiting, until the store closes.
+#[cfg(feature = "sqlite")]
+fn commit_loop(
+    inner: &Mutex<Inner>,
+    work: &parking_lot::Condvar,
+    db: &Mutex<sqlite::Db>,
+    changed: &tokio::sync::watch::Sender<u64>,
+) {
+    let mut guard = inner.lock();
+    loop {
+        while guard.waiting.is_empty() && !guard.closing {
+            work.wait(&mut guard);
+        }
+        if guard.waiting.is_empty() {
+            return;
+        }
+        let dirty = std::mem::take(&mut guard.state.unstored);
+        let batch = guard.waiting.len();
+        let next_seq = guard.state.next_seq;
+        let rows = sqlite::rows(&guard.state, &dirty);
+        guard.state.committing = Committing { sessions: dirty.sessions, businesses: dirty.businesses };
+        let stored = parking_lot::MutexGuard::unlocked(&mut guard, || match rows {
+            Ok(rows) => db.lock().store(&rows),
+            Err(e) => Err(e),
+        });
+        guard.state.committing = Committing::default();
+        let (told, outcome): (Vec<_>, Outcome) = match stored {
+            Ok(()) => {
+                guard.state.durable_seq = Some(next_seq);
+                (guard.waiting.drain(..batch).map(|w| w.done).collect(), Ok(()))
+            }
+            Err(e) => {
+                // Undo every write that waits, the ones applied after the rows were taken
+                // included (they may build on the failed ones), newest first.
+                let all: Vec<Waiting> = guard.waiting.drain(..).collect();
+                let mut told = Vec::with_capacity(all.len());
+                for w in all.into_iter().rev() {
+                    guard.state.rollback(w.undo);
+                    told.push(w.done);
+                }
+                (told, Err(std::sync::Arc::new(e)))
+            }
+        };
+        // The writers are told without the lock: each goes on to take it.
+        parking_lot::MutexGuard::unlocked(&mut guard, || {
+            for done in told {
+                let _ = done.send(outcome.clone());
+            }
+            changed.send_modify(|n| *n = n.wrapping_add(1));
+        });
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Drop for Store {
+    /// Stores what still waits, then stops the committer (the database file is closed when it
+    /// returns).
+    fn drop(&mut self) {
+        self.inner.lock().closing = true;
+        self.work.notify_one();
+        if let Some(committer) = self.committer.take() {
+            let _ = committer.join();
+        }
     }
 }
 
@@ -903,7 +1165,8 @@ mod tests {
         }
         let (n, e) = failed.expect("a write failed once the file was full");
         match &e {
-            StoreError::Sqlite(e) => {
+            StoreError::Commit(e) if matches!(**e, StoreError::Sqlite(_)) => {
+                let StoreError::Sqlite(e) = &**e else { unreachable!() };
                 assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull), "{e}")
             }
             other => panic!("not SQLITE_FULL: {other}"),
@@ -930,5 +1193,135 @@ mod tests {
             assert!(st.business(&format!("biz_n{n}")).is_none(), "the failed write was stored");
             assert!(st.idempotency(&("biz_1".to_owned(), format!("idem-{n}"))).is_none());
         });
+    }
+
+    /// Waits (bounded) until `cond` holds on the state.
+    fn until(store: &Store, cond: impl Fn(&State) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !store.read(&cond) {
+            assert!(std::time::Instant::now() < deadline, "condition not met in 10 s");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    fn is_disk_full(e: &StoreError) -> bool {
+        match e {
+            StoreError::Commit(e) => matches!(&**e, StoreError::Sqlite(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn a_failed_group_commit_undoes_every_write_waiting_for_it_and_releases_no_event() {
+        // Arrange: a stored business, a file that cannot grow, and the committer held at the
+        // database so that writes queue behind the first one.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = Store::open(&path).unwrap();
+        store.write(|st| st.insert_business(business("biz_1", "key-1"))).unwrap();
+        store.set_full(true).unwrap();
+        let before = store.read(everything);
+        let now = crate::clock::real_now();
+        let db = store.db.clone().unwrap();
+        let held = db.lock();
+
+        // Act: the first write is taken into a commit (its rows need pages the file cannot get);
+        // a second builds on it after its rows were taken; a third only looks for due events.
+        let (_, first) = store.apply(|st| {
+            st.put_idempotency(
+                ("biz_1".to_owned(), "big".to_owned()),
+                IdempotencyRecord { fingerprint: "f".into(), response: "r".repeat(200_000), created_at: now },
+            )
+        });
+        until(&store, |st| st.unstored.is_empty());
+        let (_, second) = store.apply(|st| {
+            st.update_business("biz_1", |b| b.balance_cents = 1);
+            st.emit("biz_1", vec![expired("ses_1")], now);
+        });
+        let (popped, third) = store.apply(|st| st.pop_due(now + chrono::TimeDelta::hours(1)));
+        let waiting_read = store.apply(|st| {
+            if st.is_stored("ses_1", "biz_1") {
+                st.reads_stored();
+            }
+        });
+        drop(held);
+
+        // Assert: the event of a write not yet stored was not handed out; every write that
+        // waited fails with the database's error; memory is as before them all.
+        assert_eq!(popped, Err(None), "an event of an uncommitted write was released");
+        assert!(waiting_read.1 .0.is_some(), "a read of a business with a change waiting did not wait");
+        for (name, commit) in
+            [("first", first), ("second", second), ("third", third), ("read", waiting_read.1)]
+        {
+            let e = commit.wait().expect_err(name);
+            assert!(is_disk_full(&e), "{name}: {e}");
+        }
+        assert_eq!(store.read(everything), before, "the failed writes were not undone");
+
+        // Space again: the next write stores only itself, and its event is handed out once stored.
+        store.set_full(false).unwrap();
+        store.write(|st| st.emit("biz_1", vec![expired("ses_2")], now)).unwrap();
+        let seq = store.write(|st| st.pop_due(now)).unwrap().expect("the stored event is due");
+        assert_eq!(
+            store.read(|st| st.delivery(seq).map(|d| d.delivery_id.clone())),
+            Some(expired("ses_2").delivery_id())
+        );
+        let in_memory = store.read(persisted);
+        drop(store);
+        let reopened = Store::open(&path).unwrap();
+        assert_eq!(reopened.read(persisted), in_memory, "the file holds what memory held");
+        reopened.read(|st| {
+            assert!(st.idempotency(&("biz_1".to_owned(), "big".to_owned())).is_none());
+            assert_eq!(st.business("biz_1").map(|b| b.balance_cents), Some(1000));
+            assert!(st.delivery_seq(&expired("ses_1").delivery_id()).is_none());
+        });
+    }
+
+    #[test]
+    fn a_read_of_stored_entries_answers_without_waiting_for_other_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.db")).unwrap();
+        store.write(|st| st.insert_business(business("biz_2", "key-2"))).unwrap();
+        let db = store.db.clone().unwrap();
+        let held = db.lock();
+        let (_, pending) = store.apply(|st| st.insert_business(business("biz_1", "key-1")));
+
+        let (_, other) = store.apply(|st| {
+            if st.is_stored("ses_9", "biz_2") {
+                st.reads_stored();
+            }
+        });
+        let (_, undeclared) = store.apply(|st| st.business("biz_2").is_some());
+
+        assert!(other.0.is_none(), "a read of stored entries waited for another business's commit");
+        assert!(undeclared.0.is_some(), "a write that read anything did not wait for the commit under way");
+        drop(held);
+        pending.wait().unwrap();
+        undeclared.wait().unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_are_all_stored_once_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = std::sync::Arc::new(Store::open(&path).unwrap());
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..200 {
+            let store = store.clone();
+            tasks.spawn(async move {
+                store
+                    .write_async(|st| st.insert_business(business(&format!("biz_{n}"), &format!("key-{n}"))))
+                    .await
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap().unwrap();
+        }
+        let in_memory = store.read(persisted);
+        drop(std::sync::Arc::into_inner(store).expect("no other owner"));
+        let reopened = Store::open(&path).unwrap();
+        assert_eq!(reopened.read(|st| st.businesses().count()), 200);
+        assert_eq!(reopened.read(persisted), in_memory);
     }
 }

@@ -1,4 +1,4 @@
-//! SQLite persistence: WAL mode, versioned migrations, one transaction per flush.
+//! SQLite persistence: WAL mode, versioned migrations, one transaction per group commit.
 
 use std::path::Path;
 
@@ -61,6 +61,7 @@ impl Db {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -150,70 +151,120 @@ impl Db {
         Ok(())
     }
 
-    pub fn flush(&mut self, state: &State, dirty: &Dirty) -> Result<(), StoreError> {
+    /// Writes one group commit's rows in one transaction.
+    pub fn store(&mut self, rows: &[Row]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        {
-            let mut put =
-                tx.prepare_cached("INSERT OR REPLACE INTO businesses (id, json) VALUES (?1, ?2)")?;
-            for id in &dirty.businesses {
-                if let Some(b) = state.businesses.get(id) {
-                    put.execute(params![id, serde_json::to_string(b)?])?;
+        for row in rows {
+            match row {
+                Row::Business { id, json } => {
+                    tx.prepare_cached("INSERT INTO businesses (id, json) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET json = excluded.json")?
+                        .execute(params![id, json])?;
                 }
-            }
-            let mut put = tx.prepare_cached(
-                "INSERT OR REPLACE INTO sessions (id, business_id, json) VALUES (?1, ?2, ?3)",
-            )?;
-            let mut purge =
-                tx.prepare_cached("UPDATE documents SET bytes = NULL WHERE session_id = ?1 AND idx = ?2")?;
-            for id in &dirty.sessions {
-                if let Some(s) = state.sessions.get(id) {
-                    put.execute(params![id.as_str(), s.business_id, serde_json::to_string(s)?])?;
-                    for (i, d) in s.documents.iter().enumerate() {
-                        if d.purged {
-                            purge.execute(params![id.as_str(), i as i64])?;
-                        }
+                Row::Session { id, business_id, json, purged } => {
+                    tx.prepare_cached(
+                        "INSERT INTO sessions (id, business_id, json) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                    )?
+                    .execute(params![id, business_id, json])?;
+                    let mut purge = tx.prepare_cached(
+                        "UPDATE documents SET bytes = NULL WHERE session_id = ?1 AND idx = ?2",
+                    )?;
+                    for i in purged {
+                        purge.execute(params![id, *i as i64])?;
                     }
                 }
-            }
-            let mut put_doc = tx.prepare_cached(
-                "INSERT OR REPLACE INTO documents (session_id, idx, bytes) VALUES (?1, ?2, ?3)",
-            )?;
-            for id in &dirty.new_documents {
-                if let Some(docs) = state.documents.get(id) {
-                    for (i, d) in docs.iter().enumerate() {
-                        put_doc.execute(params![id.as_str(), i as i64, d.as_deref()])?;
+                Row::Documents { session_id, documents } => {
+                    let mut put = tx.prepare_cached(
+                        "INSERT OR REPLACE INTO documents (session_id, idx, bytes) VALUES (?1, ?2, ?3)",
+                    )?;
+                    for (i, d) in documents.iter().enumerate() {
+                        put.execute(params![session_id, i as i64, d.as_deref()])?;
                     }
                 }
-            }
-            let mut put = tx.prepare_cached(
-                "INSERT OR REPLACE INTO idempotency (business_id, key, json) VALUES (?1, ?2, ?3)",
-            )?;
-            for key in &dirty.idempotency {
-                if let Some(rec) = state.idempotency.get(key) {
-                    put.execute(params![key.0, key.1, serde_json::to_string(rec)?])?;
+                Row::Idempotency { business_id, key, json } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO idempotency (business_id, key, json) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![business_id, key, json])?;
                 }
-            }
-            let mut del = tx.prepare_cached("DELETE FROM idempotency WHERE business_id = ?1 AND key = ?2")?;
-            for key in &dirty.idempotency_removed {
-                if !state.idempotency.contains_key(key) {
-                    del.execute(params![key.0, key.1])?;
+                Row::IdempotencyRemoved { business_id, key } => {
+                    tx.prepare_cached("DELETE FROM idempotency WHERE business_id = ?1 AND key = ?2")?
+                        .execute(params![business_id, key])?;
                 }
-            }
-            let mut put = tx.prepare_cached(
-                "INSERT OR REPLACE INTO deliveries (seq, delivery_id, session_id, json) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for seq in &dirty.deliveries {
-                if let Some(d) = state.deliveries.get(seq) {
-                    put.execute(params![
-                        *seq as i64,
-                        d.delivery_id,
-                        d.session_id(),
-                        serde_json::to_string(d)?
-                    ])?;
+                Row::Delivery { seq, delivery_id, session_id, json } => {
+                    tx.prepare_cached(
+                        "INSERT INTO deliveries (seq, delivery_id, session_id, json) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (seq) DO UPDATE SET json = excluded.json",
+                    )?
+                    .execute(params![*seq as i64, delivery_id, session_id, json])?;
                 }
             }
         }
         tx.commit()?;
         Ok(())
     }
+}
+
+/// One row to write, encoded while the state is locked (so a group commit stores one
+/// consistent moment) and written after the lock is released.
+pub(super) enum Row {
+    Business { id: String, json: String },
+    Session { id: String, business_id: String, json: String, purged: Vec<usize> },
+    Documents { session_id: String, documents: Vec<Option<Bytes>> },
+    Idempotency { business_id: String, key: String, json: String },
+    IdempotencyRemoved { business_id: String, key: String },
+    Delivery { seq: u64, delivery_id: String, session_id: String, json: String },
+}
+
+/// The rows for what `dirty` names, as `state` holds it now.
+pub(super) fn rows(state: &State, dirty: &Dirty) -> Result<Vec<Row>, StoreError> {
+    let mut rows = Vec::new();
+    for id in &dirty.businesses {
+        if let Some(b) = state.businesses.get(id) {
+            rows.push(Row::Business { id: id.clone(), json: serde_json::to_string(b)? });
+        }
+    }
+    for id in &dirty.sessions {
+        if let Some(s) = state.sessions.get(id) {
+            let purged = s.documents.iter().enumerate().filter(|(_, d)| d.purged).map(|(i, _)| i).collect();
+            rows.push(Row::Session {
+                id: id.to_string(),
+                business_id: s.business_id.clone(),
+                json: serde_json::to_string(s)?,
+                purged,
+            });
+        }
+    }
+    // A new session's documents, as they are now: a slot purged since the create (in the same
+    // group commit) is written empty, so the order against the sessions' purges does not matter.
+    for id in &dirty.new_documents {
+        if let Some(docs) = state.documents.get(id) {
+            rows.push(Row::Documents { session_id: id.to_string(), documents: docs.clone() });
+        }
+    }
+    for key in &dirty.idempotency {
+        if let Some(rec) = state.idempotency.get(key) {
+            rows.push(Row::Idempotency {
+                business_id: key.0.clone(),
+                key: key.1.clone(),
+                json: serde_json::to_string(rec)?,
+            });
+        }
+    }
+    for key in &dirty.idempotency_removed {
+        if !state.idempotency.contains_key(key) {
+            rows.push(Row::IdempotencyRemoved { business_id: key.0.clone(), key: key.1.clone() });
+        }
+    }
+    for seq in &dirty.deliveries {
+        if let Some(d) = state.deliveries.get(seq) {
+            rows.push(Row::Delivery {
+                seq: *seq,
+                delivery_id: d.delivery_id.clone(),
+                session_id: d.session_id().to_owned(),
+                json: serde_json::to_string(d)?,
+            });
+        }
+    }
+    Ok(rows)
 }
