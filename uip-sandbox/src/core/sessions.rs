@@ -251,7 +251,7 @@ pub(crate) fn decide(
 pub(crate) fn get_audit(shared: &Shared, biz: &str, audit_id: &str) -> Result<AuditRecord, ApiError> {
     let (sid, stage) = audit_id.rsplit_once('_').ok_or_else(|| ApiError::not_found("audit"))?;
     let stage: usize = stage.parse().map_err(|_| ApiError::not_found("audit"))?;
-    read_session(shared, Some(biz), sid, |s, _| Ok(s.audits.get(stage).cloned()))
+    read_session(shared, Some(biz), sid, |s, _| Ok(s.audit(stage)))
         .ok()
         .flatten()
         .filter(|a| a.id == audit_id)

@@ -165,9 +165,11 @@ impl Delivery {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
+    use crate::engine::audit::StoredAudit;
+    use crate::engine::session::Session;
 
     fn delivery(delivery_id: &str, signature: &str) -> Delivery {
         Delivery {
@@ -215,5 +217,58 @@ mod tests {
         // A stored signature that is not 64 hex digits is an error, not a silent loss.
         row["delivered_signature"] = json!([42, "not-hex"]);
         assert!(serde_json::from_value::<Delivery>(row).is_err());
+
+        // A session row as the sandbox wrote it before audits were kept compact (age_verify,
+        // identify and light_sign records): it loads, keeps every record compact, shows the
+        // same records and is written back byte for byte.
+        let session: Session = serde_json::from_str(SESSION_ROW).unwrap();
+        assert!(session.audits.iter().all(|a| matches!(a, StoredAudit::Compact(_))), "{:?}", session.audits);
+        assert_eq!(serde_json::to_string(&session).unwrap(), SESSION_ROW);
+        let stored: Value = serde_json::from_str(SESSION_ROW).unwrap();
+        let records = session.audit_records();
+        assert_eq!(serde_json::to_value(&records).unwrap(), stored["audits"]);
+        for (stage, record) in records.iter().enumerate() {
+            assert_eq!(session.audit(stage).as_ref(), Some(record));
+        }
+        assert_eq!(session.audit(3), None);
+        assert_eq!(uip_types::verify_chain(&records), Ok(()));
+    }
+
+    /// A session row written by `Session`'s serializer before audits were kept compact.
+    const SESSION_ROW: &str = include_str!("testdata/session_row.json").trim_ascii_end();
+
+    #[test]
+    fn audit_records_the_compact_form_cannot_reproduce_are_kept_whole() {
+        let row: Value = serde_json::from_str(SESSION_ROW).unwrap();
+        // What is edited in the stored `audits`, and which records stay compact.
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit, [bool; 3]); 6] = [
+            // A hash that is not `sha256:` + hex, and the record chained to it.
+            ("record_hash", |a| a[0]["record_hash"] = json!("0x000"), [false, false, true]),
+            (
+                "upper-case hex",
+                |a| a[1]["record_hash"] = json!(a[1]["record_hash"].as_str().unwrap().to_uppercase()),
+                [true, false, false],
+            ),
+            ("prev_hash", |a| a[1]["prev_hash"] = json!("sha256:feed"), [true, false, true]),
+            ("ts_token", |a| a[2]["ts_token"] = json!("token"), [true, true, false]),
+            ("min_age other than the step's", |a| a[0]["proof"]["min_age"] = json!(18), [false, true, true]),
+            (
+                "blocks other than the step's",
+                |a| a[1]["proof"]["blocks"] = json!(["first_name"]),
+                [true, false, true],
+            ),
+        ];
+        for (name, edit, compact) in cases {
+            let mut edited = row.clone();
+            edit(&mut edited["audits"]);
+            let session: Session = serde_json::from_value(edited.clone()).unwrap();
+            let kept: Vec<bool> =
+                session.audits.iter().map(|a| matches!(a, StoredAudit::Compact(_))).collect();
+            assert_eq!(kept, compact, "{name}: which records are compact");
+            assert_eq!(serde_json::to_value(&session).unwrap(), edited, "{name}: written back as read");
+            let records = session.audit_records();
+            assert_eq!(serde_json::to_value(&records).unwrap(), edited["audits"], "{name}: shown as read");
+        }
     }
 }
