@@ -1,5 +1,7 @@
 //! What the store keeps besides sessions: businesses, idempotency records, deliveries.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use uip_types::sandbox::{DeliveryAttempt, DeliveryFault, DeliveryLogEntry, DeliveryStatus, Trust};
 use uip_types::{SessionId, Timestamp, WebhookSecret};
@@ -75,11 +77,16 @@ pub(crate) struct IdempotencyRecord {
 /// The session id and the event name are not stored apart: both are part of the delivery id
 /// (`{session_id}:{event}[:{stage}]`, `uip_types::delivery_id`), which saves two strings per
 /// delivery. Rows written before still carry `session_id` and `event` fields; loading ignores them.
+///
+/// Both ids are shared strings: the delivery id with the store's index by delivery id, the
+/// business id with the business's other deliveries (`State::emit`), instead of a copy each.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Delivery {
     pub seq: u64,
-    pub delivery_id: String,
-    pub business_id: String,
+    #[serde(with = "shared_str")]
+    pub delivery_id: Arc<str>,
+    #[serde(with = "shared_str")]
+    pub business_id: Arc<str>,
     pub body: String,
     pub status: DeliveryStatus,
     pub attempts: Vec<DeliveryAttempt>,
@@ -131,6 +138,21 @@ impl<'de> Deserialize<'de> for Signature {
     }
 }
 
+/// An `Arc<str>` as a JSON string.
+mod shared_str {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(s: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+        String::deserialize(deserializer).map(Arc::from)
+    }
+}
+
 impl Delivery {
     /// The session the event is about (from the delivery id).
     pub fn session_id(&self) -> &str {
@@ -145,7 +167,7 @@ impl Delivery {
 
     pub fn log_entry(&self) -> DeliveryLogEntry {
         let entry = DeliveryLogEntry::new(
-            self.delivery_id.clone(),
+            self.delivery_id.to_string(),
             self.event(),
             SessionId::from(self.session_id()),
             self.status,
@@ -174,8 +196,8 @@ mod tests {
     fn delivery(delivery_id: &str, signature: &str) -> Delivery {
         Delivery {
             seq: 7,
-            delivery_id: delivery_id.to_owned(),
-            business_id: "biz_default".to_owned(),
+            delivery_id: delivery_id.into(),
+            business_id: "biz_default".into(),
             body: "{}".to_owned(),
             status: DeliveryStatus::Delivered,
             attempts: Vec::new(),

@@ -123,10 +123,11 @@ impl Db {
         let mut stmt = self.conn.prepare("SELECT json FROM deliveries ORDER BY seq")?;
         let now = crate::clock::real_now();
         for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            let d: Delivery = serde_json::from_str(&row?)?;
+            let mut d: Delivery = serde_json::from_str(&row?)?;
+            d.business_id = state.deliveries_business_id(&d.business_id);
             state.next_seq = state.next_seq.max(d.seq + 1);
             state.delivery_ids.insert(d.delivery_id.clone(), d.seq);
-            state.delivery_log.entry(d.business_id.clone()).or_default().push(d.seq);
+            state.delivery_log.entry(d.business_id.to_string()).or_default().push(d.seq);
             if d.is_open() {
                 let due = d.next_attempt_at.unwrap_or(now);
                 state.enqueue(uip_types::SessionId::from(d.session_id()), d.seq, due);
