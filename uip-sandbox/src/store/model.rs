@@ -256,6 +256,51 @@ mod tests {
         assert_eq!(uip_types::verify_chain(&records), Ok(()));
     }
 
+    fn completed(session_id: &str) -> uip_types::WebhookEvent {
+        let context = uip_types::EventContext::new(SessionId::from(session_id));
+        let ended = uip_types::SessionEnded::new(context, uip_types::SessionStatus::Completed);
+        uip_types::WebhookEvent::SessionCompleted(ended)
+    }
+
+    /// A business's deliveries share one business id string, and the index by delivery id is
+    /// keyed by each delivery's own id string.
+    fn assert_ids_are_shared(st: &super::super::State) {
+        let of_a: Vec<&Delivery> = st.deliveries_of("biz_a").collect();
+        assert_eq!(of_a.len(), 2);
+        assert!(Arc::ptr_eq(&of_a[0].business_id, &of_a[1].business_id), "one business id per business");
+        let of_b: Vec<&str> = st.deliveries_of("biz_b").map(|d| &*d.business_id).collect();
+        assert_eq!(of_b, ["biz_b"]);
+        for d in st.deliveries_of("biz_a").chain(st.deliveries_of("biz_b")) {
+            let (key, &seq) = st.delivery_ids.get_key_value(&*d.delivery_id).expect("indexed by its id");
+            assert!(Arc::ptr_eq(key, &d.delivery_id), "{}: the index keeps no copy", d.delivery_id);
+            assert_eq!((seq, st.delivery_seq(&d.delivery_id)), (d.seq, Some(d.seq)));
+        }
+    }
+
+    fn emit_three(st: &mut super::super::State) {
+        let now = crate::clock::real_now();
+        assert!(st.emit("biz_a", vec![completed("sess_a1")], now));
+        assert!(st.emit("biz_b", vec![completed("sess_b1")], now));
+        assert!(st.emit("biz_a", vec![completed("sess_a2")], now));
+    }
+
+    #[test]
+    fn deliveries_share_their_ids_with_the_index_and_their_business() {
+        let mut st = super::super::State::default();
+        emit_three(&mut st);
+        assert_ids_are_shared(&st);
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn deliveries_loaded_from_the_database_share_their_ids_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        super::super::Store::open(&path).unwrap().write(emit_three).unwrap();
+        let reopened = super::super::Store::open(&path).unwrap();
+        reopened.read(assert_ids_are_shared);
+    }
+
     /// A session row written by `Session`'s serializer before audits were kept compact.
     const SESSION_ROW: &str = include_str!("testdata/session_row.json").trim_ascii_end();
 
