@@ -102,7 +102,7 @@ pub(crate) fn take_due<P>(
             secret: business.map(|b| b.webhook_secret.clone()).unwrap_or_else(|| WRONG_SECRET.into()),
             event: d.event().to_owned(),
             delivery_id: d.delivery_id.clone(),
-            body: bytes::Bytes::from(d.body.clone()),
+            body: bytes::Bytes::copy_from_slice(d.body.as_bytes()),
             fault: d.fault,
         };
         if job.fault.is_some() {
@@ -258,7 +258,7 @@ pub(crate) fn next_delivered(
                 DeliveryStatus::Delivered => {
                     return Some(DeliveredEvent {
                         seq: d.seq,
-                        body: d.body.clone(),
+                        body: d.body.to_string(),
                         event: d.event().to_owned(),
                         delivery_id: d.delivery_id.to_string(),
                         signed: d.delivered_signature.map(|(ts, sig)| (ts, sig.to_hex())),

@@ -343,15 +343,14 @@ impl State {
         let mut any = false;
         let shared_business_id = self.deliveries_business_id(business_id);
         for event in events {
-            let mut body = serde_json::to_string(&event).unwrap_or_default();
-            body.shrink_to_fit();
+            let body = serde_json::to_string(&event).unwrap_or_default();
             let seq = self.next_seq;
             self.next_seq += 1;
             let d = Delivery {
                 seq,
                 delivery_id: event.delivery_id().into(),
                 business_id: shared_business_id.clone(),
-                body,
+                body: body.into_boxed_str(),
                 status: DeliveryStatus::Pending,
                 attempts: Vec::new(),
                 next_attempt_at: Some(real_now),

@@ -87,7 +87,9 @@ pub(crate) struct Delivery {
     pub delivery_id: Arc<str>,
     #[serde(with = "shared_str")]
     pub business_id: Arc<str>,
-    pub body: String,
+    /// The event's JSON, sent as is on every attempt (a boxed `str`: 8 bytes less than a
+    /// `String` per delivery).
+    pub body: Box<str>,
     pub status: DeliveryStatus,
     pub attempts: Vec<DeliveryAttempt>,
     pub next_attempt_at: Option<Timestamp>,
@@ -172,7 +174,7 @@ impl Delivery {
             SessionId::from(self.session_id()),
             self.status,
             self.attempts.clone(),
-            self.body.clone(),
+            &*self.body,
         );
         match self.next_attempt_at {
             Some(at) => entry.with_next_attempt_at(at),
@@ -198,7 +200,7 @@ mod tests {
             seq: 7,
             delivery_id: delivery_id.into(),
             business_id: "biz_default".into(),
-            body: "{}".to_owned(),
+            body: "{}".into(),
             status: DeliveryStatus::Delivered,
             attempts: Vec::new(),
             next_attempt_at: None,
