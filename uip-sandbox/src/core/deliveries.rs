@@ -48,7 +48,7 @@ pub(crate) fn redeliver(
     let entry = shared.store.write(|st| {
         let seq = st.delivery_seq(delivery_id)?;
         let real_now = clock::real_now();
-        let d = st.delivery(seq).filter(|d| d.business_id == biz)?;
+        let d = st.delivery(seq).filter(|d| *d.business_id == *biz)?;
         let was_open = d.is_open();
         let sid = uip_types::SessionId::from(d.session_id());
         let entry = st.update_delivery(seq, |d| {
@@ -74,7 +74,7 @@ pub(crate) struct DueAttempt {
     pub url: Option<String>,
     pub secret: WebhookSecret,
     pub event: String,
-    pub delivery_id: String,
+    pub delivery_id: std::sync::Arc<str>,
     pub body: bytes::Bytes,
     pub fault: Option<DeliveryFault>,
 }
@@ -104,7 +104,7 @@ pub(crate) async fn take_due<P>(
                 secret: business.map(|b| b.webhook_secret.clone()).unwrap_or_else(|| WRONG_SECRET.into()),
                 event: d.event().to_owned(),
                 delivery_id: d.delivery_id.clone(),
-                body: bytes::Bytes::from(d.body.clone()),
+                body: bytes::Bytes::copy_from_slice(d.body.as_bytes()),
                 fault: d.fault,
             };
             if job.fault.is_some() {
@@ -267,9 +267,9 @@ pub(crate) fn next_delivered(
                 DeliveryStatus::Delivered => {
                     return Some(DeliveredEvent {
                         seq: d.seq,
-                        body: d.body.clone(),
+                        body: d.body.to_string(),
                         event: d.event().to_owned(),
-                        delivery_id: d.delivery_id.clone(),
+                        delivery_id: d.delivery_id.to_string(),
                         signed: d.delivered_signature.map(|(ts, sig)| (ts, sig.to_hex())),
                         secret: d.delivered_secret.clone().unwrap_or(current),
                     })

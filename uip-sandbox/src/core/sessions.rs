@@ -274,7 +274,7 @@ pub(crate) async fn decide(
 pub(crate) async fn get_audit(shared: &Shared, biz: &str, audit_id: &str) -> Result<AuditRecord, ApiError> {
     let (sid, stage) = audit_id.rsplit_once('_').ok_or_else(|| ApiError::not_found("audit"))?;
     let stage: usize = stage.parse().map_err(|_| ApiError::not_found("audit"))?;
-    read_session(shared, Some(biz), sid, |s, _| Ok(s.audits.get(stage).cloned()))
+    read_session(shared, Some(biz), sid, |s, _| Ok(s.audit(stage)))
         .await
         .ok()
         .flatten()

@@ -95,7 +95,7 @@ async fn post_once(shared: &Shared, job: &DueAttempt) -> AttemptOutcome {
         .header(HEADER_EVENT, &job.event)
         .header(HEADER_TIMESTAMP, ts.to_string())
         .header(HEADER_SIGNATURE, &signature)
-        .header(HEADER_DELIVERY_ID, &job.delivery_id)
+        .header(HEADER_DELIVERY_ID, &*job.delivery_id)
         .body(job.body.clone())
         .send()
         .await;

@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use uip_types::hashing::{self, ManifestEntry};
+use uip_types::hashing::{self, ManifestEntry, GENESIS_HASH};
 use uip_types::{
     AuditRecord, DecisionResponse, EventContext, Primitive, Proof, ProofDocument, SessionEnded, SessionId,
     SessionStatus, SessionView, Step, StepCompleted, StepParams, StepResult, Timestamp, WalletId,
     WebhookEvent,
 };
 
-use super::audit;
+use super::audit::{self, StoredAudit};
 use super::wallet::{CheckFailure, Credential};
 use uip_types::sandbox::Trust;
 
@@ -32,7 +32,11 @@ pub(crate) struct DocumentMeta {
 }
 
 /// One session, as the sandbox keeps it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+///
+/// Its stored (JSON) form is [`SessionRow`]: the same fields, its audits as the public
+/// [`AuditRecord`]s (kept in memory in their compact form, [`StoredAudit`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(from = "SessionRow")]
 pub(crate) struct Session {
     pub id: SessionId,
     pub business_id: String,
@@ -54,14 +58,121 @@ pub(crate) struct Session {
     pub binding_hash: Option<String>,
     /// The active step's nonce.
     pub nonce: Option<String>,
-    pub audits: Vec<AuditRecord>,
+    /// One record per verified stage, in stage order (see [`Session::audit`]).
+    pub audits: Vec<StoredAudit>,
     /// Why the session ended (failed / expired).
-    #[serde(default)]
     pub end_reason: Option<String>,
     /// Creation order in this sandbox, from 1 (the store numbers a new session; 0 in databases
     /// written before it was kept). Orders `GET /_sandbox/sessions` within a second.
-    #[serde(default)]
     pub seq: u64,
+}
+
+/// The stored form of a [`Session`], as it is read: the fields in the order they are written,
+/// the audits as public records.
+#[derive(Deserialize)]
+struct SessionRow {
+    id: SessionId,
+    business_id: String,
+    steps: Vec<Step>,
+    step_documents: Vec<Vec<usize>>,
+    documents: Vec<DocumentMeta>,
+    client_reference_id: Option<String>,
+    metadata: Option<BTreeMap<String, String>>,
+    return_url: Option<String>,
+    status: SessionStatus,
+    current_step: u32,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    expires_at: Timestamp,
+    step_deadline: Option<Timestamp>,
+    binding_hash: Option<String>,
+    nonce: Option<String>,
+    audits: Vec<AuditRecord>,
+    #[serde(default)]
+    end_reason: Option<String>,
+    #[serde(default)]
+    seq: u64,
+}
+
+/// The stored form of a [`Session`], as it is written (the same fields as [`SessionRow`]).
+#[derive(Serialize)]
+struct SessionRowRef<'a> {
+    id: &'a SessionId,
+    business_id: &'a str,
+    steps: &'a [Step],
+    step_documents: &'a [Vec<usize>],
+    documents: &'a [DocumentMeta],
+    client_reference_id: &'a Option<String>,
+    metadata: &'a Option<BTreeMap<String, String>>,
+    return_url: &'a Option<String>,
+    status: &'a SessionStatus,
+    current_step: u32,
+    created_at: &'a Timestamp,
+    updated_at: &'a Timestamp,
+    expires_at: &'a Timestamp,
+    step_deadline: &'a Option<Timestamp>,
+    binding_hash: &'a Option<String>,
+    nonce: &'a Option<String>,
+    audits: Vec<AuditRecord>,
+    end_reason: &'a Option<String>,
+    seq: u64,
+}
+
+impl From<SessionRow> for Session {
+    fn from(row: SessionRow) -> Session {
+        let mut session = Session {
+            id: row.id,
+            business_id: row.business_id,
+            steps: row.steps,
+            step_documents: row.step_documents,
+            documents: row.documents,
+            client_reference_id: row.client_reference_id,
+            metadata: row.metadata,
+            return_url: row.return_url,
+            status: row.status,
+            current_step: row.current_step,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            expires_at: row.expires_at,
+            step_deadline: row.step_deadline,
+            binding_hash: row.binding_hash,
+            nonce: row.nonce,
+            audits: Vec::with_capacity(row.audits.len()),
+            end_reason: row.end_reason,
+            seq: row.seq,
+        };
+        for record in row.audits {
+            session.push_audit(record);
+        }
+        session
+    }
+}
+
+impl Serialize for Session {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SessionRowRef {
+            id: &self.id,
+            business_id: &self.business_id,
+            steps: &self.steps,
+            step_documents: &self.step_documents,
+            documents: &self.documents,
+            client_reference_id: &self.client_reference_id,
+            metadata: &self.metadata,
+            return_url: &self.return_url,
+            status: &self.status,
+            current_step: self.current_step,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            expires_at: &self.expires_at,
+            step_deadline: &self.step_deadline,
+            binding_hash: &self.binding_hash,
+            nonce: &self.nonce,
+            audits: self.audit_records(),
+            end_reason: &self.end_reason,
+            seq: self.seq,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// What a shared credential did to the active step.
@@ -120,6 +231,39 @@ pub(crate) struct Applied<T> {
 }
 
 impl Session {
+    /// The audit record of stage `stage`, if that stage verified.
+    pub fn audit(&self, stage: usize) -> Option<AuditRecord> {
+        let stored = self.audits.get(stage)?;
+        Some(stored.render(self, stage, self.prev_hash(stage)))
+    }
+
+    /// Every audit record, in stage order.
+    pub fn audit_records(&self) -> Vec<AuditRecord> {
+        let mut prev_hash = GENESIS_HASH.to_owned();
+        let mut records = Vec::with_capacity(self.audits.len());
+        for (stage, stored) in self.audits.iter().enumerate() {
+            let record = stored.render(self, stage, prev_hash);
+            prev_hash = record.record_hash.clone();
+            records.push(record);
+        }
+        records
+    }
+
+    /// The `prev_hash` of stage `stage`'s record: the record before's hash, genesis for stage 0.
+    fn prev_hash(&self, stage: usize) -> String {
+        match stage.checked_sub(1).and_then(|before| self.audits.get(before)) {
+            Some(before) => before.record_hash(),
+            None => GENESIS_HASH.to_owned(),
+        }
+    }
+
+    /// Appends the record of the next stage (kept compact when it can be).
+    fn push_audit(&mut self, record: AuditRecord) {
+        let stage = self.audits.len();
+        let stored = StoredAudit::new(self, stage, &self.prev_hash(stage), record);
+        self.audits.push(stored);
+    }
+
     pub fn context(&self) -> EventContext {
         let mut context = EventContext::new(self.id.clone());
         context.client_reference_id = self.client_reference_id.clone();
@@ -409,7 +553,7 @@ impl Session {
             StepCompleted::new(self.context(), stage as u32, primitive, result)
                 .with_audit_id(record.id.clone()),
         )];
-        self.audits.push(record);
+        self.push_audit(record);
         self.purge_documents_after(stage);
         self.updated_at = now;
 
@@ -967,13 +1111,17 @@ mod tests {
         );
         let second = share(&mut s, &mut r, at(3));
         assert_eq!(names(&second.events), ["step.completed", "session.completed"]);
-        let [a0, a1] = &s.audits[..] else { panic!("two audit records") };
+        let records = s.audit_records();
+        let [a0, a1] = &records[..] else { panic!("two audit records") };
         assert_eq!((a0.stage, a0.prev_hash.as_str(), a0.occurred_at), (0, GENESIS_HASH, at(2)));
         assert_eq!((a1.stage, &a1.prev_hash, a1.occurred_at), (1, &a0.record_hash, at(3)));
-        for a in &s.audits {
+        for a in &records {
             assert_eq!(a.record_hash, a.compute_record_hash());
         }
         assert_eq!((a0.business_redacted, a1.business_redacted), (true, false));
+        // Kept compact, shown whole.
+        assert!(s.audits.iter().all(|a| matches!(a, StoredAudit::Compact(_))), "{:?}", s.audits);
+        assert_eq!((s.audit(0).as_ref(), s.audit(1).as_ref(), s.audit(2)), (Some(a0), Some(a1), None));
     }
 
     #[test]

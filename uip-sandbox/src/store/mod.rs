@@ -10,6 +10,7 @@ mod sqlite;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -96,7 +97,7 @@ struct Undo {
     documents: HashMap<SessionId, Option<Vec<Option<Bytes>>>>,
     idempotency: HashMap<(String, String), Option<IdempotencyRecord>>,
     deliveries: HashMap<u64, Option<Box<Delivery>>>,
-    delivery_ids: HashMap<String, Option<u64>>,
+    delivery_ids: HashMap<Arc<str>, Option<u64>>,
     /// Length of a business's delivery log before.
     delivery_log: HashMap<String, usize>,
     queues: HashMap<SessionId, Option<VecDeque<u64>>>,
@@ -134,7 +135,8 @@ pub(crate) struct State {
     active: HashSet<SessionId>,
     idempotency: HashMap<(String, String), IdempotencyRecord>,
     deliveries: HashMap<u64, Box<Delivery>>,
-    delivery_ids: HashMap<String, u64>,
+    /// Delivery id → seq; the key is the delivery's own id string, shared.
+    delivery_ids: HashMap<Arc<str>, u64>,
     /// Per session, the open deliveries in order; the head is the only one that may be attempted.
     queues: HashMap<SessionId, VecDeque<u64>>,
     /// Heads ready to attempt, by due time (real). [`State::schedule`] and [`State::pop_due`]
@@ -413,16 +415,16 @@ impl State {
     /// Queues webhook events of a session, in order (the outbox). Returns true when any was queued.
     pub fn emit(&mut self, business_id: &str, events: Vec<WebhookEvent>, real_now: Timestamp) -> bool {
         let mut any = false;
+        let shared_business_id = self.deliveries_business_id(business_id);
         for event in events {
-            let mut body = serde_json::to_string(&event).unwrap_or_default();
-            body.shrink_to_fit();
+            let body = serde_json::to_string(&event).unwrap_or_default();
             let seq = self.next_seq;
             self.next_seq += 1;
             let d = Delivery {
                 seq,
-                delivery_id: event.delivery_id(),
-                business_id: business_id.to_owned(),
-                body,
+                delivery_id: event.delivery_id().into(),
+                business_id: shared_business_id.clone(),
+                body: body.into_boxed_str(),
                 status: DeliveryStatus::Pending,
                 attempts: Vec::new(),
                 next_attempt_at: Some(real_now),
@@ -448,6 +450,16 @@ impl State {
             any = true;
         }
         any
+    }
+
+    /// The business id a business's deliveries share: the one its last delivery has (one
+    /// string per business rather than one per delivery).
+    fn deliveries_business_id(&self, business_id: &str) -> Arc<str> {
+        let last = self.delivery_log.get(business_id).and_then(|log| log.last());
+        match last.and_then(|seq| self.deliveries.get(seq)) {
+            Some(d) => d.business_id.clone(),
+            None => Arc::from(business_id),
+        }
     }
 
     /// Appends an open delivery to its session's queue; makes it due when it is the head.
@@ -1265,7 +1277,7 @@ mod tests {
         let seq = store.write(|st| st.pop_due(now)).unwrap().expect("the stored event is due");
         assert_eq!(
             store.read(|st| st.delivery(seq).map(|d| d.delivery_id.clone())),
-            Some(expired("ses_2").delivery_id())
+            Some(expired("ses_2").delivery_id().into())
         );
         let in_memory = store.read(persisted);
         drop(store);

@@ -1,5 +1,7 @@
 //! What the store keeps besides sessions: businesses, idempotency records, deliveries.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use uip_types::sandbox::{DeliveryAttempt, DeliveryFault, DeliveryLogEntry, DeliveryStatus, Trust};
 use uip_types::{SessionId, Timestamp, WebhookSecret};
@@ -75,12 +77,19 @@ pub(crate) struct IdempotencyRecord {
 /// The session id and the event name are not stored apart: both are part of the delivery id
 /// (`{session_id}:{event}[:{stage}]`, `uip_types::delivery_id`), which saves two strings per
 /// delivery. Rows written before still carry `session_id` and `event` fields; loading ignores them.
+///
+/// Both ids are shared strings: the delivery id with the store's index by delivery id, the
+/// business id with the business's other deliveries (`State::emit`), instead of a copy each.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Delivery {
     pub seq: u64,
-    pub delivery_id: String,
-    pub business_id: String,
-    pub body: String,
+    #[serde(with = "shared_str")]
+    pub delivery_id: Arc<str>,
+    #[serde(with = "shared_str")]
+    pub business_id: Arc<str>,
+    /// The event's JSON, sent as is on every attempt (a boxed `str`: 8 bytes less than a
+    /// `String` per delivery).
+    pub body: Box<str>,
     pub status: DeliveryStatus,
     pub attempts: Vec<DeliveryAttempt>,
     pub next_attempt_at: Option<Timestamp>,
@@ -131,6 +140,21 @@ impl<'de> Deserialize<'de> for Signature {
     }
 }
 
+/// An `Arc<str>` as a JSON string.
+mod shared_str {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(s: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+        String::deserialize(deserializer).map(Arc::from)
+    }
+}
+
 impl Delivery {
     /// The session the event is about (from the delivery id).
     pub fn session_id(&self) -> &str {
@@ -145,12 +169,12 @@ impl Delivery {
 
     pub fn log_entry(&self) -> DeliveryLogEntry {
         let entry = DeliveryLogEntry::new(
-            self.delivery_id.clone(),
+            self.delivery_id.to_string(),
             self.event(),
             SessionId::from(self.session_id()),
             self.status,
             self.attempts.clone(),
-            self.body.clone(),
+            &*self.body,
         );
         match self.next_attempt_at {
             Some(at) => entry.with_next_attempt_at(at),
@@ -165,16 +189,18 @@ impl Delivery {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
+    use crate::engine::audit::StoredAudit;
+    use crate::engine::session::Session;
 
     fn delivery(delivery_id: &str, signature: &str) -> Delivery {
         Delivery {
             seq: 7,
-            delivery_id: delivery_id.to_owned(),
-            business_id: "biz_default".to_owned(),
-            body: "{}".to_owned(),
+            delivery_id: delivery_id.into(),
+            business_id: "biz_default".into(),
+            body: "{}".into(),
             status: DeliveryStatus::Delivered,
             attempts: Vec::new(),
             next_attempt_at: None,
@@ -215,5 +241,103 @@ mod tests {
         // A stored signature that is not 64 hex digits is an error, not a silent loss.
         row["delivered_signature"] = json!([42, "not-hex"]);
         assert!(serde_json::from_value::<Delivery>(row).is_err());
+
+        // A session row as the sandbox wrote it before audits were kept compact (age_verify,
+        // identify and light_sign records): it loads, keeps every record compact, shows the
+        // same records and is written back byte for byte.
+        let session: Session = serde_json::from_str(SESSION_ROW).unwrap();
+        assert!(session.audits.iter().all(|a| matches!(a, StoredAudit::Compact(_))), "{:?}", session.audits);
+        assert_eq!(serde_json::to_string(&session).unwrap(), SESSION_ROW);
+        let stored: Value = serde_json::from_str(SESSION_ROW).unwrap();
+        let records = session.audit_records();
+        assert_eq!(serde_json::to_value(&records).unwrap(), stored["audits"]);
+        for (stage, record) in records.iter().enumerate() {
+            assert_eq!(session.audit(stage).as_ref(), Some(record));
+        }
+        assert_eq!(session.audit(3), None);
+        assert_eq!(uip_types::verify_chain(&records), Ok(()));
+    }
+
+    fn completed(session_id: &str) -> uip_types::WebhookEvent {
+        let context = uip_types::EventContext::new(SessionId::from(session_id));
+        let ended = uip_types::SessionEnded::new(context, uip_types::SessionStatus::Completed);
+        uip_types::WebhookEvent::SessionCompleted(ended)
+    }
+
+    /// A business's deliveries share one business id string, and the index by delivery id is
+    /// keyed by each delivery's own id string.
+    fn assert_ids_are_shared(st: &super::super::State) {
+        let of_a: Vec<&Delivery> = st.deliveries_of("biz_a").collect();
+        assert_eq!(of_a.len(), 2);
+        assert!(Arc::ptr_eq(&of_a[0].business_id, &of_a[1].business_id), "one business id per business");
+        let of_b: Vec<&str> = st.deliveries_of("biz_b").map(|d| &*d.business_id).collect();
+        assert_eq!(of_b, ["biz_b"]);
+        for d in st.deliveries_of("biz_a").chain(st.deliveries_of("biz_b")) {
+            let (key, &seq) = st.delivery_ids.get_key_value(&*d.delivery_id).expect("indexed by its id");
+            assert!(Arc::ptr_eq(key, &d.delivery_id), "{}: the index keeps no copy", d.delivery_id);
+            assert_eq!((seq, st.delivery_seq(&d.delivery_id)), (d.seq, Some(d.seq)));
+        }
+    }
+
+    fn emit_three(st: &mut super::super::State) {
+        let now = crate::clock::real_now();
+        assert!(st.emit("biz_a", vec![completed("sess_a1")], now));
+        assert!(st.emit("biz_b", vec![completed("sess_b1")], now));
+        assert!(st.emit("biz_a", vec![completed("sess_a2")], now));
+    }
+
+    #[test]
+    fn deliveries_share_their_ids_with_the_index_and_their_business() {
+        let mut st = super::super::State::default();
+        emit_three(&mut st);
+        assert_ids_are_shared(&st);
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn deliveries_loaded_from_the_database_share_their_ids_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        super::super::Store::open(&path).unwrap().write(emit_three).unwrap();
+        let reopened = super::super::Store::open(&path).unwrap();
+        reopened.read(assert_ids_are_shared);
+    }
+
+    /// A session row written by `Session`'s serializer before audits were kept compact.
+    const SESSION_ROW: &str = include_str!("testdata/session_row.json").trim_ascii_end();
+
+    #[test]
+    fn audit_records_the_compact_form_cannot_reproduce_are_kept_whole() {
+        let row: Value = serde_json::from_str(SESSION_ROW).unwrap();
+        // What is edited in the stored `audits`, and which records stay compact.
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit, [bool; 3]); 6] = [
+            // A hash that is not `sha256:` + hex, and the record chained to it.
+            ("record_hash", |a| a[0]["record_hash"] = json!("0x000"), [false, false, true]),
+            (
+                "upper-case hex",
+                |a| a[1]["record_hash"] = json!(a[1]["record_hash"].as_str().unwrap().to_uppercase()),
+                [true, false, false],
+            ),
+            ("prev_hash", |a| a[1]["prev_hash"] = json!("sha256:feed"), [true, false, true]),
+            ("ts_token", |a| a[2]["ts_token"] = json!("token"), [true, true, false]),
+            ("min_age other than the step's", |a| a[0]["proof"]["min_age"] = json!(18), [false, true, true]),
+            (
+                "blocks other than the step's",
+                |a| a[1]["proof"]["blocks"] = json!(["first_name"]),
+                [true, false, true],
+            ),
+        ];
+        for (name, edit, compact) in cases {
+            let mut edited = row.clone();
+            edit(&mut edited["audits"]);
+            let session: Session = serde_json::from_value(edited.clone()).unwrap();
+            let kept: Vec<bool> =
+                session.audits.iter().map(|a| matches!(a, StoredAudit::Compact(_))).collect();
+            assert_eq!(kept, compact, "{name}: which records are compact");
+            assert_eq!(serde_json::to_value(&session).unwrap(), edited, "{name}: written back as read");
+            let records = session.audit_records();
+            assert_eq!(serde_json::to_value(&records).unwrap(), edited["audits"], "{name}: shown as read");
+        }
     }
 }

@@ -124,10 +124,11 @@ impl Db {
         let mut stmt = self.conn.prepare("SELECT json FROM deliveries ORDER BY seq")?;
         let now = crate::clock::real_now();
         for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            let d: Delivery = serde_json::from_str(&row?)?;
+            let mut d: Delivery = serde_json::from_str(&row?)?;
+            d.business_id = state.deliveries_business_id(&d.business_id);
             state.next_seq = state.next_seq.max(d.seq + 1);
             state.delivery_ids.insert(d.delivery_id.clone(), d.seq);
-            state.delivery_log.entry(d.business_id.clone()).or_default().push(d.seq);
+            state.delivery_log.entry(d.business_id.to_string()).or_default().push(d.seq);
             if d.is_open() {
                 let due = d.next_attempt_at.unwrap_or(now);
                 state.enqueue(uip_types::SessionId::from(d.session_id()), d.seq, due);
@@ -196,7 +197,7 @@ impl Db {
                         "INSERT INTO deliveries (seq, delivery_id, session_id, json) VALUES (?1, ?2, ?3, ?4) \
                          ON CONFLICT (seq) DO UPDATE SET json = excluded.json",
                     )?
-                    .execute(params![*seq as i64, delivery_id, session_id, json])?;
+                    .execute(params![*seq as i64, &**delivery_id, session_id, json])?;
                 }
             }
         }
@@ -213,7 +214,7 @@ pub(super) enum Row {
     Documents { session_id: String, documents: Vec<Option<Bytes>> },
     Idempotency { business_id: String, key: String, json: String },
     IdempotencyRemoved { business_id: String, key: String },
-    Delivery { seq: u64, delivery_id: String, session_id: String, json: String },
+    Delivery { seq: u64, delivery_id: std::sync::Arc<str>, session_id: String, json: String },
 }
 
 /// The rows for what `dirty` names, as `state` holds it now.
