@@ -73,6 +73,15 @@ pub async fn throughput(storage: Storage, concurrency: usize, secs: f64) -> Resu
     Ok((Row::new(name, "flows/s", rate).target(Target::AtLeast(target)).note(note), rate))
 }
 
+/// Scenario 3's ratio: the SQLite sandbox's flow rate over the in-memory one's, from the same run
+/// (target ≥ 0.7×: group commit keeps durability close to in-memory speed).
+pub fn sqlite_against_memory(sqlite_rate: f64, memory_rate: f64) -> Row {
+    Row::new("flow_throughput_sqlite_vs_memory", "flows/s", sqlite_rate)
+        .baseline("flow_throughput_memory, same run", memory_rate)
+        .target(Target::RatioAtLeast(0.7))
+        .note("flow_throughput_sqlite over flow_throughput_memory: the cost of durability (group commit)")
+}
+
 struct LoadStats {
     completed: u64,
     errors: u64,

@@ -139,12 +139,16 @@ fn real_main() -> Result<()> {
             }
         }
         if wants("throughput_sqlite") {
-            let (row, _) = timed(
+            let (row, sqlite_rate) = timed(
                 "flow_throughput_sqlite",
                 flows::throughput(Storage::Sqlite, plan.concurrency, plan.throughput_secs),
             )
             .await?;
             rows.push(row);
+            // Durable against in-memory, measured in the same run.
+            if let Some(memory_rate) = max_rate {
+                rows.push(flows::sqlite_against_memory(sqlite_rate, memory_rate));
+            }
         }
         if let (true, Some(rate)) = (wants("webhook_latency"), max_rate) {
             step("webhook_latency", &mut rows, flows::webhook_latency(rate / 2.0, plan.webhook_secs)).await?;

@@ -438,21 +438,17 @@ fn method_not_allowed(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
 }
 
 /// Every route with its operation: the one table both the router and `/openapi.json` come
-/// from. With `shared`, the business API gets the fault injector and the hosted page its origin
-/// check (the document does not need them).
-fn surface(shared: Option<Arc<Shared>>) -> OpenApiRouter<Arc<Shared>> {
-    let mut v1 = api::routes();
-    let mut pages = page::routes();
-    if let Some(shared) = shared {
-        // The journal sees every request of a known business, faulted ones included.
-        v1 = v1
-            .layer(middleware::from_fn_with_state(shared.clone(), inject_faults))
-            .layer(middleware::from_fn_with_state(shared.clone(), journal::capture));
-        pages = pages.layer(middleware::from_fn_with_state(shared, page::check_origin));
-    }
+/// from ([`route_tables`] splits the same parts for the router).
+fn surface() -> OpenApiRouter<Arc<Shared>> {
     OpenApiRouter::with_openapi(openapi::base())
-        .nest("/v1", v1)
-        .merge(pages)
+        .nest("/v1", api::routes())
+        .merge(page::routes())
+        .merge(other_routes())
+}
+
+/// Everything but the business API and the hosted page (which get per-sandbox layers).
+fn other_routes() -> OpenApiRouter<Arc<Shared>> {
+    OpenApiRouter::new()
         .merge(control::routes())
         .merge(dashboard::routes())
         .merge(journal::routes())
@@ -460,9 +456,36 @@ fn surface(shared: Option<Arc<Shared>>) -> OpenApiRouter<Arc<Shared>> {
         .routes(routes!(healthz))
 }
 
+/// The route tables of [`surface`], without their operations, built once per process: building
+/// the routes through utoipa-axum builds every operation's OpenAPI entry too (about 5 ms,
+/// BENCHMARKS.md), and a test suite starts a sandbox per test. A router is a cheap clone.
+struct RouteTables {
+    v1: Router<Arc<Shared>>,
+    pages: Router<Arc<Shared>>,
+    other: Router<Arc<Shared>>,
+}
+
+fn route_tables() -> &'static RouteTables {
+    static TABLES: std::sync::OnceLock<RouteTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| RouteTables {
+        v1: api::routes().split_for_parts().0,
+        pages: page::routes().split_for_parts().0,
+        other: other_routes().split_for_parts().0,
+    })
+}
+
 /// The whole router.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let (app, _) = surface(Some(shared.clone())).split_for_parts();
+    let tables = route_tables();
+    // The journal sees every request of a known business, faulted ones included.
+    let v1 = tables
+        .v1
+        .clone()
+        .layer(middleware::from_fn_with_state(shared.clone(), inject_faults))
+        .layer(middleware::from_fn_with_state(shared.clone(), journal::capture));
+    let pages =
+        tables.pages.clone().layer(middleware::from_fn_with_state(shared.clone(), page::check_origin));
+    let app = Router::new().nest("/v1", v1).merge(pages).merge(tables.other.clone());
     let app = app.fallback(not_found);
     method_not_allowed(app)
         .layer(middleware::from_fn_with_state(

@@ -53,7 +53,7 @@ async fn serve(State(shared): State<Arc<Shared>>) -> Response {
 /// routes.
 pub(crate) fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| finish(super::surface(None).into_openapi()))
+    DOC.get_or_init(|| finish(super::surface().into_openapi()))
 }
 
 pub(super) const TAG_API: &str = "business API";
