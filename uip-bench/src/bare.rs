@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 
 use crate::Result;
 
-/// A running bare server on a runtime of its own (as wiremock's servers and the sandbox's pooled
-/// servers have: none of them shares the load generator's workers); stopped when dropped.
+/// A running bare server on a runtime of its own (as wiremock's servers and the sandboxes in
+/// `get_rps` have: none of them shares the load generator's workers); stopped when dropped.
 pub struct BareServer {
     addr: SocketAddr,
     task: JoinHandle<()>,
@@ -28,7 +28,7 @@ impl BareServer {
     /// with the same connection setup as the sandbox's accept loop (hyper-util's auto builder,
     /// `TCP_NODELAY`, keep-alive), one task per connection.
     pub fn start(path: String, body: Bytes) -> Result<BareServer> {
-        // The same worker count as the sandbox's pooled servers (uip-sandbox/src/pool.rs).
+        // The same worker count as the sandboxes' server runtime in `get_rps`.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(4))
             .thread_name("bare-hyper")
