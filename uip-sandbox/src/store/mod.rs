@@ -35,7 +35,7 @@ pub(crate) enum StoreError {
     Json(#[from] serde_json::Error),
     /// The group commit this write was part of failed.
     #[error(transparent)]
-    Commit(std::sync::Arc<StoreError>),
+    Commit(Arc<StoreError>),
     /// The store closed before this write was stored.
     #[error("the store is closed")]
     Closed,
@@ -740,7 +740,7 @@ impl State {
 }
 
 /// How a write that waits for its group commit hears the outcome.
-type Outcome = Result<(), std::sync::Arc<StoreError>>;
+type Outcome = Result<(), Arc<StoreError>>;
 
 /// A write applied to memory that waits for its group commit: what to undo if the commit fails,
 /// and whom to tell.
@@ -759,8 +759,6 @@ struct Inner {
     /// The committer stops once nothing waits.
     #[cfg(feature = "sqlite")]
     closing: bool,
-    #[cfg(feature = "sqlite")]
-    has_db: bool,
 }
 
 /// A write's group commit: wait for it before answering or releasing what the write produced.
@@ -796,11 +794,11 @@ impl Commit {
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl std::task::Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
+        fn wake(self: Arc<Self>) {
             self.0.unpark();
         }
     }
-    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = std::task::Context::from_waker(&waker);
     let mut f = std::pin::pin!(f);
     loop {
@@ -822,31 +820,29 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// are not attempted (`State::pop_due`), and a write made while others wait joins them, so no
 /// write answers from a change that is not stored yet.
 pub(crate) struct Store {
-    inner: std::sync::Arc<Mutex<Inner>>,
+    inner: Arc<Mutex<Inner>>,
     /// Wakes the committer.
     #[cfg(feature = "sqlite")]
-    work: std::sync::Arc<parking_lot::Condvar>,
+    work: Arc<parking_lot::Condvar>,
     #[cfg(feature = "sqlite")]
     committer: Option<std::thread::JoinHandle<()>>,
     #[cfg(all(test, feature = "sqlite"))]
-    db: Option<std::sync::Arc<Mutex<sqlite::Db>>>,
+    db: Option<Arc<Mutex<sqlite::Db>>>,
     /// Bumped after every write that changed sessions, businesses or deliveries, once it is
     /// stored (the typed waits of the public handle wake on it).
-    changed: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Store {
     /// An in-memory store.
     pub fn memory() -> Store {
         Store {
-            inner: std::sync::Arc::new(Mutex::new(Inner {
+            inner: Arc::new(Mutex::new(Inner {
                 state: State::default(),
                 #[cfg(feature = "sqlite")]
                 waiting: VecDeque::new(),
                 #[cfg(feature = "sqlite")]
                 closing: false,
-                #[cfg(feature = "sqlite")]
-                has_db: false,
             })),
             #[cfg(feature = "sqlite")]
             work: Default::default(),
@@ -854,7 +850,7 @@ impl Store {
             committer: None,
             #[cfg(all(test, feature = "sqlite"))]
             db: None,
-            changed: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+            changed: Arc::new(tokio::sync::watch::channel(0).0),
         }
     }
 
@@ -866,12 +862,8 @@ impl Store {
         state.dirty = Dirty::default();
         state.durable_seq = Some(state.next_seq);
         let mut store = Store::memory();
-        {
-            let mut inner = store.inner.lock();
-            inner.state = state;
-            inner.has_db = true;
-        }
-        let db = std::sync::Arc::new(Mutex::new(db));
+        store.inner.lock().state = state;
+        let db = Arc::new(Mutex::new(db));
         #[cfg(test)]
         {
             store.db = Some(db.clone());
@@ -934,10 +926,8 @@ impl Store {
     pub fn apply<R>(&self, f: impl FnOnce(&mut State) -> R) -> (R, Commit) {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
-        #[cfg(feature = "sqlite")]
-        let has_db = inner.has_db;
-        #[cfg(not(feature = "sqlite"))]
-        let has_db = false;
+        // Only a store with a database numbers its durable deliveries.
+        let has_db = inner.state.durable_seq.is_some();
         // Only a database write can fail: an in-memory store keeps no journal.
         inner.state.undo = has_db.then(Undo::default);
         inner.state.reads_stored = false;
@@ -1015,7 +1005,7 @@ fn commit_loop(
                     guard.state.rollback(w.undo);
                     told.push(w.done);
                 }
-                (told, Err(std::sync::Arc::new(e)))
+                (told, Err(Arc::new(e)))
             }
         };
         // The writers are told without the lock: each goes on to take it.
@@ -1317,7 +1307,7 @@ mod tests {
     async fn concurrent_writes_are_all_stored_once_answered() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
-        let store = std::sync::Arc::new(Store::open(&path).unwrap());
+        let store = Arc::new(Store::open(&path).unwrap());
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..200 {
             let store = store.clone();
