@@ -4,7 +4,6 @@
 //! `Sandbox::builder()`; the fuzz harness builds it without a socket.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -24,7 +23,8 @@ const DEFAULT_BALANCE_CENTS: u64 = 100_000;
 /// A built sandbox, not yet serving.
 pub(crate) struct App {
     pub shared: Arc<Shared>,
-    pub router: axum::Router,
+    /// Its HTTP service.
+    pub http: http::Service,
     /// The default business's credentials as seeded.
     pub credentials: BusinessCredentials,
 }
@@ -43,14 +43,6 @@ impl App {
             .map_err(|e| format!("--public-url {public_url}: {e}"))?
             .origin()
             .ascii_serialization();
-        let delivery_http = reqwest::Client::builder()
-            .timeout(settings.delivery_timeout)
-            .connect_timeout(settings.delivery_timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(64)
-            .user_agent(concat!("uip-sandbox/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
         // Only what was set explicitly is applied to a stored default business (docs/DECISIONS.md §11).
         let seed = SeedBusiness {
             id: DEFAULT_BUSINESS_ID,
@@ -63,22 +55,22 @@ impl App {
             inbox_url: format!("{bound_url}/_sandbox/inbox"),
         };
         let own_pages = OwnPages::new(&public_url, bound_url);
-        let mut shared = Shared::open(settings.clone(), public_url, origin, delivery_http)?;
+        let mut shared = Shared::open(settings.clone(), public_url, origin)?;
         shared.own_pages = own_pages;
         if let Some(u) = &settings.webhook_url {
             uc::check_webhook_url(&shared, u).map_err(|e| format!("--webhook-url {u}: {}", e.message))?;
         }
         let credentials = uc::seed_business(&shared, seed).map_err(|e| e.to_string())?;
         let shared = Arc::new(shared);
-        let router = http::router(shared.clone());
-        Ok(App { shared, router, credentials })
+        let http = http::Service::new(shared.clone());
+        Ok(App { shared, http, credentials })
     }
 
     /// Starts serving on `listener`, the dispatcher and the expiry sweep; they stop when
     /// `shutdown` flips.
     pub fn start(&self, listener: TcpListener, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(server::serve(listener, self.router.clone(), shutdown.clone())));
+        tasks.push(tokio::spawn(server::serve(listener, self.http.clone(), shutdown.clone())));
         tasks.push(tokio::spawn(delivery::run(self.shared.clone(), shutdown.clone())));
         let sweep_every = self.shared.settings.expiry_sweep;
         if !sweep_every.is_zero() {

@@ -10,16 +10,17 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::Router;
+
 use http::{Method, Request};
 use serde_json::Value;
-use tower::ServiceExt;
+
 use uip_types::sandbox::{OpenResponse, ResponseOutcome, ResponseResult, Trust, WalletResponse};
 use uip_types::{ApiErrorBody, AuditRecord, CreatedSession, ErrorCode, SessionStatus, SessionView};
 
 use crate::app::App;
 use crate::config::Settings;
 use crate::core::{self as uc, SeedBusiness};
+use crate::http::Service;
 use crate::Shared;
 
 /// The API key of the harness's business.
@@ -65,7 +66,7 @@ impl Answer {
 /// A sandbox's router and state, without a socket or background tasks.
 pub struct Harness {
     rt: tokio::runtime::Runtime,
-    router: Router,
+    http: Service,
     shared: Arc<Shared>,
 }
 
@@ -88,7 +89,7 @@ impl Harness {
             Ok(app) => app,
             Err(e) => panic!("harness: {e}"),
         };
-        let h = Harness { rt, router: app.router, shared: app.shared };
+        let h = Harness { rt, http: app.http, shared: app.shared };
         h.reset(Trust::Demo);
         h
     }
@@ -130,10 +131,7 @@ impl Harness {
             Err(_) => return Answer { status: 0, body: Vec::new() },
         };
         self.rt.block_on(async {
-            let resp = match self.router.clone().oneshot(req).await {
-                Ok(r) => r,
-                Err(e) => match e {},
-            };
+            let resp = self.http.call(req).await;
             let status = resp.status().as_u16();
             let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.map(|b| b.to_vec());
             Answer { status, body: body.unwrap_or_default() }

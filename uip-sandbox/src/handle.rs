@@ -308,7 +308,9 @@ pub struct Sandbox {
     tasks: Vec<JoinHandle<()>>,
     /// Per session, the deliveries `next_event` returned already.
     cursors: Mutex<HashMap<String, HashSet<u64>>>,
-    http: reqwest::Client,
+    /// The simulated users' HTTP client, built with the first one (a client costs more than the
+    /// rest of `start`).
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -375,7 +377,7 @@ impl Sandbox {
             shutdown,
             tasks,
             cursors: Mutex::new(HashMap::new()),
-            http: reqwest::Client::new(),
+            http: std::sync::OnceLock::new(),
             wait_timeout: DEFAULT_WAIT,
         })
     }
@@ -446,7 +448,7 @@ impl Sandbox {
         let id = session.rsplit('/').next().unwrap_or(session).to_owned();
         SimulatedUser {
             page_url: format!("{}/s/{id}", self.base_url),
-            http: self.http.clone(),
+            http: self.http.get_or_init(reqwest::Client::new).clone(),
             binding: Mutex::new(None),
         }
     }

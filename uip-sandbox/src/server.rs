@@ -1,19 +1,18 @@
 //! The accept loop: hyper connections with header-read timeouts, graceful shutdown, and the
 //! `reset` fault (a handler's response marked [`ResetConnection`] drops the connection instead).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
-use tower::ServiceExt;
+
+use crate::http::Service;
 
 /// Marks a response whose connection must be dropped instead (the `reset` fault).
 #[derive(Clone, Copy, Debug)]
@@ -39,8 +38,8 @@ const MAX_CONNECTIONS: usize = 16_384;
 /// How long graceful shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until `shutdown` flips, then drains open connections.
-pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+/// Serves `service` on `listener` until `shutdown` flips, then drains open connections.
+pub(crate) async fn serve(listener: TcpListener, service: Service, mut shutdown: watch::Receiver<bool>) {
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).keep_alive(true);
     builder.http2().timer(TokioTimer::new());
@@ -63,13 +62,13 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: w
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            let router = router.clone();
+        let service = service.clone();
+        let hyper_service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let service = service.clone();
             async move {
                 let mut req = req.map(axum::body::Body::new);
                 req.extensions_mut().insert(Peer(peer));
-                let resp = router.oneshot(req).await.unwrap_or_else(|e: Infallible| match e {});
+                let resp = service.call(req).await;
                 if resp.extensions().get::<ResetConnection>().is_some() {
                     return Err(ResetConnection);
                 }
@@ -94,7 +93,7 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: w
                 }
                 _ = stop.changed() => return,
             }
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
             let _ = watcher.watch(conn.into_owned()).await;
             drop(permit);
         });

@@ -54,33 +54,25 @@ pub(crate) struct Shared {
     pub delivery_wake: Notify,
     /// Bumped after every successful delivery.
     pub delivered: watch::Sender<u64>,
-    pub delivery_http: reqwest::Client,
+    /// The dispatcher's HTTP client, built at its first delivery (`delivery::client`): a client
+    /// with TLS roots costs more than the rest of `start` together, and many sandboxes never
+    /// deliver.
+    pub delivery_http: std::sync::OnceLock<reqwest::Client>,
     /// The request journal (in memory only).
     journal: Journal,
 }
 
 impl Shared {
     /// Opens the store the settings name (a SQLite file, or memory) and wraps it.
-    pub fn open(
-        settings: Settings,
-        public_url: String,
-        origin: String,
-        delivery_http: reqwest::Client,
-    ) -> Result<Shared, String> {
+    pub fn open(settings: Settings, public_url: String, origin: String) -> Result<Shared, String> {
         let store = match &settings.db {
             Some(path) => Store::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
             None => Store::memory(),
         };
-        Ok(Shared::new(store, settings, public_url, origin, delivery_http))
+        Ok(Shared::new(store, settings, public_url, origin))
     }
 
-    fn new(
-        store: Store,
-        settings: Settings,
-        public_url: String,
-        origin: String,
-        delivery_http: reqwest::Client,
-    ) -> Shared {
+    fn new(store: Store, settings: Settings, public_url: String, origin: String) -> Shared {
         Shared {
             store,
             settings,
@@ -89,7 +81,7 @@ impl Shared {
             own_pages: OwnPages::default(),
             delivery_wake: Notify::new(),
             delivered: watch::channel(0).0,
-            delivery_http,
+            delivery_http: std::sync::OnceLock::new(),
             journal: Journal::default(),
         }
     }

@@ -262,13 +262,8 @@ proptest! {
         }
         let before = snapshot(&app.shared);
         drop(app);
-        let shared = Shared::open(
-            settings(&db),
-            "http://127.0.0.1:9".to_owned(),
-            "http://127.0.0.1:9".to_owned(),
-            reqwest::Client::new(),
-        )
-        .unwrap();
+        let shared =
+            Shared::open(settings(&db), "http://127.0.0.1:9".to_owned(), "http://127.0.0.1:9".to_owned()).unwrap();
         let after = snapshot(&shared);
         prop_assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
         for (k, v) in &before {

@@ -73,6 +73,23 @@ async fn attempt(shared: &Shared, job: &DueAttempt) -> Vec<AttemptOutcome> {
     out
 }
 
+/// The sandbox's webhook HTTP client, built at its first use: no redirects followed, the attempt
+/// timeout, its own connection pool (sandboxes never share connections).
+fn client(shared: &Shared) -> Result<&reqwest::Client, reqwest::Error> {
+    if let Some(c) = shared.delivery_http.get() {
+        return Ok(c);
+    }
+    let timeout = shared.settings.delivery_timeout;
+    let built = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .user_agent(concat!("uip-sandbox/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    Ok(shared.delivery_http.get_or_init(|| built))
+}
+
 /// One POST; returns the attempt and the `(timestamp, signature)` it was signed with.
 async fn post_once(shared: &Shared, job: &DueAttempt) -> AttemptOutcome {
     let at = clock::real_now();
@@ -88,8 +105,15 @@ async fn post_once(shared: &Shared, job: &DueAttempt) -> AttemptOutcome {
     let wrong = WebhookSecret::new(WRONG_SECRET);
     let secret = if job.fault == Some(DeliveryFault::BadSignature) { &wrong } else { &job.secret };
     let signature = uip_webhook_verify::sign(secret, ts, &job.body);
-    let result = shared
-        .delivery_http
+    let client = match client(shared) {
+        Ok(c) => c,
+        Err(e) => {
+            let attempt =
+                DeliveryAttempt::new(at, 0).with_error(format!("the webhook client could not be built: {e}"));
+            return (attempt, None);
+        }
+    };
+    let result = client
         .post(url)
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(HEADER_EVENT, &job.event)

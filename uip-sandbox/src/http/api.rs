@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -20,12 +19,13 @@ use super::openapi::{
     self as doc, BodyErrors, Conflict, IdempotencyKey, NotFound, PaymentRequired, SessionPath, Unauthorized,
     Unprocessable, UnsupportedMediaType, V1Errors, TAG_API,
 };
+use super::State;
 use super::{ok, read_body, refuse_duplicate_keys, Biz, Path};
 use crate::core::{self as uc, CreateInput, Decision, Upload};
 use crate::error::ApiError;
 use crate::Shared;
 
-pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+pub(super) fn routes() -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(create_session))
         .routes(routes!(get_session))

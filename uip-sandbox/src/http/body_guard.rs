@@ -6,49 +6,37 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
-use tokio::sync::Semaphore;
 use tokio::time::Sleep;
 use uip_types::ErrorCode;
 
 use super::bearer;
+use super::service::served;
 use crate::core as uc;
 use crate::error::ApiError;
-use crate::Shared;
-
-/// The state of [`guard_bodies`].
-#[derive(Clone)]
-pub(super) struct BodyGuard {
-    shared: Arc<Shared>,
-    /// Permits for requests with a body and no valid API key.
-    unauthenticated: Arc<Semaphore>,
-}
-
-impl BodyGuard {
-    pub fn new(shared: Arc<Shared>) -> BodyGuard {
-        let unauthenticated = Arc::new(Semaphore::new(shared.settings.max_unauthenticated_bodies.max(1)));
-        BodyGuard { shared, unauthenticated }
-    }
-}
 
 /// Wraps every request body in the idle timeout, and holds a permit of the unauthenticated
 /// in-flight limit while an unauthenticated request with a body is handled. Over the limit, the
 /// request is refused at once (503 `internal/unavailable`, `Retry-After: 1`) and its connection
 /// closed, without reading its body.
-pub(super) async fn guard_bodies(State(guard): State<BodyGuard>, req: Request, next: Next) -> Response {
+pub(super) async fn guard_bodies(req: Request, next: Next) -> Response {
+    let service = match served(req.extensions()) {
+        Ok(s) => s.clone(),
+        Err(e) => return e.into_response(),
+    };
+    let served = service.served();
     let has_body = !req.body().is_end_stream();
-    let _permit = if has_body && uc::authenticate(&guard.shared, bearer(req.headers())).is_err() {
-        match Arc::clone(&guard.unauthenticated).try_acquire_owned() {
+    let _permit = if has_body && uc::authenticate(&served.shared, bearer(req.headers())).is_err() {
+        match served.unauthenticated.try_acquire() {
             Ok(p) => Some(p),
             Err(_) => {
                 let mut r = ApiError::new(
@@ -64,7 +52,7 @@ pub(super) async fn guard_bodies(State(guard): State<BodyGuard>, req: Request, n
     } else {
         None
     };
-    let idle = guard.shared.settings.body_idle_timeout;
+    let idle = served.shared.settings.body_idle_timeout;
     next.run(req.map(|b| Body::new(IdleBody { inner: b, idle, timer: None, stalled: false }))).await
 }
 

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -21,6 +20,7 @@ use super::openapi::{
     self as doc, BadRequest, BodyErrors, Busy, Conflict, NotFound, ServerError, SessionPath, Unauthorized,
     Unprocessable, TAG_CONTROL,
 };
+use super::State;
 use super::{
     escape_html, html_security_headers, json_response, ok, parse_control_json, read_body,
     refuse_duplicate_keys, Biz, Path, Query,
@@ -29,7 +29,7 @@ use crate::core as uc;
 use crate::error::ApiError;
 use crate::Shared;
 
-pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+pub(super) fn routes() -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(create_business))
         .routes(routes!(get_business, patch_business))

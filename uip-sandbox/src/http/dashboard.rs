@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
@@ -14,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::TAG_CONTROL;
+use super::State;
 use super::{escape_html, static_asset};
 use crate::server::Peer;
 use crate::Shared;
@@ -25,7 +25,7 @@ const DASHBOARD_CSS: &str = include_str!("assets/dashboard.css");
 /// The marker in the HTML that becomes the key input's prefilled value (empty when not prefilled).
 const KEY_MARKER: &str = "{{prefill_api_key}}";
 
-pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+pub(super) fn routes() -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(dashboard))
         .routes(routes!(dashboard_js))

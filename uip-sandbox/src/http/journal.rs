@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, BodyDataStream};
-use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, Request, State};
+use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, Request};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{BadRequest, ServerError, Unauthorized, SESSION_ID, TAG_CONTROL};
+use super::State;
 use super::{bearer, ok, Biz, Query};
 use crate::core as uc;
 use crate::error::ApiError;
@@ -33,7 +34,7 @@ use crate::journal::{
 };
 use crate::Shared;
 
-pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+pub(super) fn routes() -> OpenApiRouter {
     OpenApiRouter::new().routes(routes!(list_requests, clear_requests)).routes(routes!(list_sessions))
 }
 

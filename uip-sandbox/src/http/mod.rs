@@ -9,15 +9,19 @@ mod dashboard;
 mod journal;
 mod openapi;
 mod page;
+mod service;
+
+pub(crate) use service::Service;
+use service::State;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
@@ -282,15 +286,16 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 #[derive(Clone)]
 pub(crate) struct Biz(pub String);
 
-impl FromRequestParts<Arc<Shared>> for Biz {
+impl<S: Send + Sync> FromRequestParts<S> for Biz {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         // The business API's journal middleware has looked the key up already.
         if let Some(biz) = parts.extensions.get::<Biz>() {
             return Ok(biz.clone());
         }
-        uc::authenticate(shared, bearer(&parts.headers)).map(Biz)
+        let State(shared) = State::<Arc<Shared>>::from_request_parts(parts, state).await?;
+        uc::authenticate(&shared, bearer(&parts.headers)).map(Biz)
     }
 }
 
@@ -431,15 +436,15 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-fn method_not_allowed(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
+fn method_not_allowed(router: Router) -> Router {
     router.method_not_allowed_fallback(|| async {
         ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")
     })
 }
 
 /// Every route with its operation: the one table both the router and `/openapi.json` come
-/// from ([`route_tables`] splits the same parts for the router).
-fn surface() -> OpenApiRouter<Arc<Shared>> {
+/// from ([`service::router`] splits the same parts for the router).
+fn surface() -> OpenApiRouter {
     OpenApiRouter::with_openapi(openapi::base())
         .nest("/v1", api::routes())
         .merge(page::routes())
@@ -447,55 +452,11 @@ fn surface() -> OpenApiRouter<Arc<Shared>> {
 }
 
 /// Everything but the business API and the hosted page (which get per-sandbox layers).
-fn other_routes() -> OpenApiRouter<Arc<Shared>> {
+fn other_routes() -> OpenApiRouter {
     OpenApiRouter::new()
         .merge(control::routes())
         .merge(dashboard::routes())
         .merge(journal::routes())
         .merge(openapi::routes())
         .routes(routes!(healthz))
-}
-
-/// The route tables of [`surface`], without their operations, built once per process: building
-/// the routes through utoipa-axum builds every operation's OpenAPI entry too (about 5 ms,
-/// BENCHMARKS.md), and a test suite starts a sandbox per test. A router is a cheap clone.
-struct RouteTables {
-    v1: Router<Arc<Shared>>,
-    pages: Router<Arc<Shared>>,
-    other: Router<Arc<Shared>>,
-}
-
-fn route_tables() -> &'static RouteTables {
-    static TABLES: std::sync::OnceLock<RouteTables> = std::sync::OnceLock::new();
-    TABLES.get_or_init(|| RouteTables {
-        v1: api::routes().split_for_parts().0,
-        pages: page::routes().split_for_parts().0,
-        other: other_routes().split_for_parts().0,
-    })
-}
-
-/// The whole router.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let tables = route_tables();
-    // The journal sees every request of a known business, faulted ones included.
-    let v1 = tables
-        .v1
-        .clone()
-        .layer(middleware::from_fn_with_state(shared.clone(), inject_faults))
-        .layer(middleware::from_fn_with_state(shared.clone(), journal::capture));
-    let pages =
-        tables.pages.clone().layer(middleware::from_fn_with_state(shared.clone(), page::check_origin));
-    let app = Router::new().nest("/v1", v1).merge(pages).merge(tables.other.clone());
-    let app = app.fallback(not_found);
-    method_not_allowed(app)
-        .layer(middleware::from_fn_with_state(
-            body_guard::BodyGuard::new(shared.clone()),
-            body_guard::guard_bodies,
-        ))
-        .layer(middleware::from_fn(log_requests))
-        .layer(middleware::from_fn_with_state(shared.clone(), time_limit))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::internal("the sandbox hit a bug handling this request").into_response()
-        }))
-        .with_state(shared)
 }

@@ -14,7 +14,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::State;
 use axum::response::Response;
 use serde_json::{json, Value};
 use uip_types::{ApiErrorBody, WebhookEvent};
@@ -28,10 +27,11 @@ use utoipa::{IntoParams, IntoResponses, PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::State;
 use crate::Shared;
 
 /// The route that serves the document.
-pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+pub(super) fn routes() -> OpenApiRouter {
     OpenApiRouter::new().routes(routes!(serve))
 }
 

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -20,6 +19,7 @@ use super::openapi::{
     self as doc, BadOrigin, Binding, BodyErrors, Busy, Conflict, Gone, NotFound, ServerError, SessionPath,
     Unprocessable, TAG_PAGE,
 };
+use super::State;
 use super::{html_security_headers as page_headers, ok, parse_json, read_body, static_asset, Path};
 use crate::core::{self as uc, Responder};
 use crate::error::ApiError;
@@ -34,7 +34,7 @@ const COOKIE: &str = "uip_bind";
 /// The binding header's name.
 const BINDING_HEADER: &str = "x-uip-binding";
 
-pub(super) fn routes() -> OpenApiRouter<Arc<Shared>> {
+pub(super) fn routes() -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(page))
         .routes(routes!(open))

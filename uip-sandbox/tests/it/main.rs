@@ -23,6 +23,7 @@ mod persistence;
 mod receiver_tools;
 mod robustness;
 mod security;
+mod side_by_side;
 mod soak;
 mod state_props;
 mod test_receiver;

@@ -1,0 +1,97 @@
+//! One router per process, many sandboxes: the router — every route, every layer — is built once
+//! ([`router`]), and each sandbox serves it through its own [`Service`], which puts the sandbox in
+//! each request's extensions; handlers and middleware take it from there ([`State`]). A test suite
+//! starts a sandbox per test, so `start` costs no route assembly (BENCHMARKS.md), and requests
+//! reach only their own sandbox's state exactly as before: nothing else is shared.
+
+use std::convert::Infallible;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{FromRequestParts, Request};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http::request::Parts;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+use super::{
+    api, body_guard, inject_faults, journal, log_requests, method_not_allowed, not_found, other_routes, page,
+    time_limit,
+};
+use crate::error::ApiError;
+use crate::Shared;
+
+/// One sandbox's HTTP service: the process's router serving this sandbox. A cheap clone.
+#[derive(Clone)]
+pub(crate) struct Service(Arc<Served>);
+
+/// What a request of one sandbox is served with.
+pub(super) struct Served {
+    pub shared: Arc<Shared>,
+    /// Permits for requests with a body and no valid API key ([`body_guard`]).
+    pub unauthenticated: Semaphore,
+}
+
+impl Service {
+    pub fn new(shared: Arc<Shared>) -> Service {
+        let unauthenticated = Semaphore::new(shared.settings.max_unauthenticated_bodies.max(1));
+        Service(Arc::new(Served { shared, unauthenticated }))
+    }
+
+    /// What this sandbox's requests are served with.
+    pub(super) fn served(&self) -> &Served {
+        &self.0
+    }
+
+    /// Answers one request.
+    pub async fn call(&self, mut req: Request) -> Response {
+        req.extensions_mut().insert(self.clone());
+        router().clone().oneshot(req).await.unwrap_or_else(|e: Infallible| match e {})
+    }
+}
+
+/// The sandbox a request is for, from its extensions (set by [`Service::call`]).
+pub(super) fn served(extensions: &http::Extensions) -> Result<&Service, ApiError> {
+    match extensions.get::<Service>() {
+        Some(service) => Ok(service),
+        // Only a request that did not come through `Service::call`: a bug, not input.
+        None => Err(ApiError::internal("the request reached no sandbox")),
+    }
+}
+
+/// axum's `State`, taken from the request's [`Service`] instead of the router: handlers and
+/// middleware read their sandbox as `State(shared): State<Arc<Shared>>`.
+pub(super) struct State<T>(pub T);
+
+impl<S: Send + Sync> FromRequestParts<S> for State<Arc<Shared>> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        served(&parts.extensions).map(|s| State(s.0.shared.clone()))
+    }
+}
+
+/// The whole router, built once per process: building the routes through utoipa-axum builds
+/// every operation's OpenAPI entry too (about 5 ms), and wrapping each route in its layers
+/// about 0.25 ms more (BENCHMARKS.md).
+pub(super) fn router() -> &'static Router {
+    static ROUTER: OnceLock<Router> = OnceLock::new();
+    ROUTER.get_or_init(|| {
+        // The journal sees every request of a known business, faulted ones included.
+        let v1 = api::routes()
+            .split_for_parts()
+            .0
+            .layer(middleware::from_fn(inject_faults))
+            .layer(middleware::from_fn(journal::capture));
+        let pages = page::routes().split_for_parts().0.layer(middleware::from_fn(page::check_origin));
+        let app = Router::new().nest("/v1", v1).merge(pages).merge(other_routes().split_for_parts().0);
+        method_not_allowed(app.fallback(not_found))
+            .layer(middleware::from_fn(body_guard::guard_bodies))
+            .layer(middleware::from_fn(log_requests))
+            .layer(middleware::from_fn(time_limit))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+                ApiError::internal("the sandbox hit a bug handling this request").into_response()
+            }))
+    })
+}
