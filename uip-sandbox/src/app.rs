@@ -76,8 +76,14 @@ impl App {
         if !sweep_every.is_zero() {
             let shared = self.shared.clone();
             let mut rx = shutdown.clone();
+            // A stored sandbox sweeps at once (sessions may have expired while it was stopped);
+            // a new in-memory one has no session yet, so its first sweep is one period away.
+            let first = match &shared.settings.db {
+                Some(_) => tokio::time::Instant::now(),
+                None => tokio::time::Instant::now() + sweep_every,
+            };
             tasks.push(tokio::spawn(async move {
-                let mut tick = tokio::time::interval(sweep_every);
+                let mut tick = tokio::time::interval_at(first, sweep_every);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
