@@ -46,7 +46,7 @@ impl Plan {
         if quick {
             Plan {
                 quick,
-                start_n: 50,
+                start_n: 300,
                 latency_flows: 300,
                 concurrency: 64,
                 throughput_secs: 4.0,
@@ -60,7 +60,7 @@ impl Plan {
         } else {
             Plan {
                 quick,
-                start_n: 50,
+                start_n: 1000,
                 latency_flows: 3000,
                 concurrency: 64,
                 throughput_secs: 20.0,
