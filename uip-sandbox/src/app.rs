@@ -70,7 +70,12 @@ impl App {
     /// `shutdown` flips.
     pub fn start(&self, listener: TcpListener, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(server::serve(listener, self.http.clone(), shutdown.clone())));
+        let http = self.http.clone();
+        let respond = move |req| {
+            let http = http.clone();
+            async move { http.call(req).await }
+        };
+        tasks.push(tokio::spawn(server::serve(listener, respond, shutdown.clone())));
         tasks.push(tokio::spawn(delivery::run(self.shared.clone(), shutdown.clone())));
         let sweep_every = self.shared.settings.expiry_sweep;
         if !sweep_every.is_zero() {

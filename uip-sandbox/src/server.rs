@@ -12,8 +12,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-use crate::http::Service;
-
 /// Marks a response whose connection must be dropped instead (the `reset` fault).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ResetConnection;
@@ -38,8 +36,13 @@ const MAX_CONNECTIONS: usize = 16_384;
 /// How long graceful shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `service` on `listener` until `shutdown` flips, then drains open connections.
-pub(crate) async fn serve(listener: TcpListener, service: Service, mut shutdown: watch::Receiver<bool>) {
+/// Serves `listener` until `shutdown` flips, then drains open connections: each request is
+/// answered by `respond` (the HTTP layer's service, handed in by the composition root).
+pub(crate) async fn serve<R, F>(listener: TcpListener, respond: R, mut shutdown: watch::Receiver<bool>)
+where
+    R: Fn(axum::extract::Request) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = axum::response::Response> + Send + 'static,
+{
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).keep_alive(true);
     builder.http2().timer(TokioTimer::new());
@@ -62,13 +65,13 @@ pub(crate) async fn serve(listener: TcpListener, service: Service, mut shutdown:
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = service.clone();
+        let respond = respond.clone();
         let hyper_service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            let service = service.clone();
+            let respond = respond.clone();
             async move {
                 let mut req = req.map(axum::body::Body::new);
                 req.extensions_mut().insert(Peer(peer));
-                let resp = service.call(req).await;
+                let resp = respond(req).await;
                 if resp.extensions().get::<ResetConnection>().is_some() {
                     return Err(ResetConnection);
                 }
