@@ -2,14 +2,11 @@
 //! the receiver tools'): a representative error of each variant, its `source()` chain walked,
 //! no text printed twice. A unit test, so that it can reach the crate's own constructors.
 
-#[path = "../../uip-types/tests/it/support/error_chain.rs"]
-mod error_chain;
-
 use std::error::Error as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use error_chain::assert_chain;
+use uip_dev_error_chain::assert_chain;
 
 use crate::healthcheck::HealthError;
 use crate::receiver_tools::{parse_fault, BadUrl, EventError, EventKind, TriggerError};
@@ -80,8 +77,8 @@ async fn every_sandbox_error_prints_its_causes_once() {
 
 /// The HTTP library's own chain is several levels deep; none of ours repeats any of them.
 fn assert_no_repeat_deep(err: &SandboxError) {
-    error_chain::assert_no_text_twice(err);
-    assert!(error_chain::chain(err).len() >= 2);
+    uip_dev_error_chain::assert_no_text_twice(err);
+    assert!(uip_dev_error_chain::chain(err).len() >= 2);
 }
 
 #[test]

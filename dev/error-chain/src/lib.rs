@@ -1,9 +1,26 @@
-//! Display-or-source, never both: the error-chain check every crate's tests share.
+//! Display-or-source, never both: the error-chain check every crate's tests share (a
+//! dev-dependency of uip-types, uip-client, uip-webhook-verify and uip-sandbox, never published),
+//! so that each crate checks its public errors the same way.
 //!
-//! Included with `#[path]` by the tests of uip-types, uip-client, uip-webhook-verify and
-//! uip-sandbox, so that each crate checks its public errors the same way.
+//! ```
+//! #[derive(Debug)]
+//! struct Outer(std::io::Error);
+//! impl std::fmt::Display for Outer {
+//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+//!         f.write_str("could not read the file")
+//!     }
+//! }
+//! impl std::error::Error for Outer {
+//!     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+//!         Some(&self.0)
+//!     }
+//! }
+//! let err = Outer(std::io::Error::other("disk on fire"));
+//! uip_dev_error_chain::assert_chain(&err, 2);
+//! assert_eq!(uip_dev_error_chain::chain(&err), ["could not read the file", "disk on fire"]);
+//! ```
 
-#![allow(dead_code)]
+#![forbid(unsafe_code)]
 
 use std::error::Error;
 

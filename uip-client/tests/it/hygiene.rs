@@ -12,10 +12,7 @@ use uip_client::{Client, CreateOptions, CreateSessionRequest, Error, RetryPolicy
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-#[path = "../../../uip-types/tests/it/support/error_chain.rs"]
-mod error_chain;
-
-use error_chain::{assert_no_text_twice as assert_each_cause_once, chain};
+use uip_dev_error_chain::{assert_no_text_twice as assert_each_cause_once, chain};
 
 fn refused_base() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

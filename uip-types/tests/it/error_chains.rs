@@ -1,9 +1,6 @@
 //! Display-or-source for uip-types' public errors: each variant's chain prints every text once.
 
-#[path = "support/error_chain.rs"]
-mod error_chain;
-
-use error_chain::assert_chain;
+use uip_dev_error_chain::assert_chain;
 use uip_types::validate::ValidationError;
 use uip_types::ChainError;
 use uip_types::ErrorCode;
@@ -43,7 +40,8 @@ fn the_check_catches_a_repeated_cause() {
         }
     }
     let both = Both(std::io::Error::other("disk gone"));
-    let caught =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| error_chain::assert_no_text_twice(&both)));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        uip_dev_error_chain::assert_no_text_twice(&both)
+    }));
     assert!(caught.is_err(), "a source printed by its parent is refused");
 }

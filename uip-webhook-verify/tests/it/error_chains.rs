@@ -1,10 +1,7 @@
 //! Display-or-source for uip-webhook-verify's public errors: each variant's chain prints every
 //! text once.
 
-#[path = "../../../uip-types/tests/it/support/error_chain.rs"]
-mod error_chain;
-
-use error_chain::assert_chain;
+use uip_dev_error_chain::assert_chain;
 use uip_webhook_verify::{Verifier, VerifyError};
 
 #[test]
