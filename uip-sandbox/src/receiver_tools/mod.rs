@@ -1,5 +1,5 @@
 //! Tools for testing a webhook receiver written in any language (docs/DECISIONS.md §11,
-//! "Receiver tools"): [`trigger`] sends one signed, realistic delivery, and [`check_receiver`]
+//! "Receiver tools"): [`trigger()`] sends one signed, realistic delivery, and [`check_receiver()`]
 //! runs a conformance check of the receiver's security.
 //!
 //! Bodies are built from the `uip-types` structs the sandbox sends and serialized as its outbox
