@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags};
 use uip_types::SessionId;
 
@@ -185,13 +186,13 @@ impl Db {
         #[cfg(test)]
         let mut log = Vec::new();
         #[cfg(test)]
-        let mut keep = |table: &'static str, key: String, json: &str| {
-            if self.written.is_some() {
-                log.push((table, key, json.to_owned()));
+        let mut keep = |table: &'static str, key: &dyn Fn() -> String, json: &ToSqlOutput| {
+            if let (Some(_), ToSqlOutput::Borrowed(ValueRef::Text(json))) = (&self.written, json) {
+                log.push((table, key(), String::from_utf8_lossy(json).into_owned()));
             }
         };
         #[cfg(not(test))]
-        let keep = |_: &'static str, _: String, _: &str| {};
+        let keep = |_: &'static str, _: &dyn Fn() -> String, _: &ToSqlOutput| {};
         let tx = self.conn.transaction()?;
         // One buffer for every JSON row of the commit.
         let mut buf = Vec::with_capacity(2048);
@@ -199,13 +200,13 @@ impl Db {
             match entry {
                 Entry::Business(b) => {
                     let json = encode(&mut buf, b)?;
-                    keep("businesses", b.id.clone(), json);
+                    keep("businesses", &|| b.id.clone(), &json);
                     tx.prepare_cached("INSERT INTO businesses (id, json) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET json = excluded.json")?
                         .execute(params![b.id, json])?;
                 }
                 Entry::Session(s) => {
                     let json = encode(&mut buf, &**s)?;
-                    keep("sessions", s.id.to_string(), json);
+                    keep("sessions", &|| s.id.to_string(), &json);
                     tx.prepare_cached(
                         "INSERT INTO sessions (id, business_id, json) VALUES (?1, ?2, ?3) \
                          ON CONFLICT (id) DO UPDATE SET json = excluded.json",
@@ -228,7 +229,7 @@ impl Db {
                 }
                 Entry::Idempotency { key, record } => {
                     let json = encode(&mut buf, record)?;
-                    keep("idempotency", format!("{}/{}", key.0, key.1), json);
+                    keep("idempotency", &|| format!("{}/{}", key.0, key.1), &json);
                     tx.prepare_cached(
                         "INSERT OR REPLACE INTO idempotency (business_id, key, json) VALUES (?1, ?2, ?3)",
                     )?
@@ -240,7 +241,7 @@ impl Db {
                 }
                 Entry::Delivery(d) => {
                     let json = encode(&mut buf, &**d)?;
-                    keep("deliveries", d.seq.to_string(), json);
+                    keep("deliveries", &|| d.seq.to_string(), &json);
                     tx.prepare_cached(
                         "INSERT INTO deliveries (seq, delivery_id, session_id, json) VALUES (?1, ?2, ?3, ?4) \
                          ON CONFLICT (seq) DO UPDATE SET json = excluded.json",
@@ -258,12 +259,12 @@ impl Db {
     }
 }
 
-/// Encodes `value` as JSON into `buf` (reused for every row of a commit).
-fn encode<'a>(buf: &'a mut Vec<u8>, value: &impl serde::Serialize) -> Result<&'a str, StoreError> {
+/// Encodes `value` as JSON into `buf` (reused for every row of a commit), as SQL text:
+/// serde_json writes UTF-8 only, so the bytes are bound as they are, without a second pass.
+fn encode<'a>(buf: &'a mut Vec<u8>, value: &impl serde::Serialize) -> Result<ToSqlOutput<'a>, StoreError> {
     buf.clear();
     serde_json::to_writer(&mut *buf, value)?;
-    // serde_json writes valid UTF-8 only; the check costs a pass over the bytes, not a copy.
-    std::str::from_utf8(buf).map_err(|e| StoreError::Json(serde::ser::Error::custom(e)))
+    Ok(ToSqlOutput::Borrowed(ValueRef::Text(buf)))
 }
 
 /// One entry a group commit stores, taken while the state is locked, so that the commit stores
