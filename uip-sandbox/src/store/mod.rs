@@ -992,7 +992,9 @@ fn commit_loop(
         let entries = sqlite::snapshot(&guard.state, &dirty);
         guard.state.committing = Committing { sessions: dirty.sessions, businesses: dirty.businesses };
         let stored = parking_lot::MutexGuard::unlocked(&mut guard, || {
-            let stored = db.lock().store(&entries);
+            // Writes that changed nothing waited only for the commits before theirs, which
+            // are done: they need no transaction of their own.
+            let stored = if entries.is_empty() { Ok(()) } else { db.lock().store(&entries) };
             drop(entries);
             stored
         });
@@ -1373,6 +1375,29 @@ mod tests {
         assert_eq!(reopened.read(row), second_row);
         assert_eq!(reopened.read(|st| st.business(&bid).map(|b| b.balance_cents)), Some(7));
         assert!(reopened.read(|st| st.delivery_seq(&expired(&sid).delivery_id()).is_some()));
+    }
+
+    #[test]
+    fn a_write_that_changed_nothing_waits_for_the_commit_under_way_but_needs_no_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.db")).unwrap();
+        let db = store.db.clone().unwrap();
+        db.lock().keep_written();
+        let held = db.lock();
+        let (_, pending) = store.apply(|st| st.insert_business(business("biz_1", "key-1")));
+        until(&store, |st| st.unstored.is_empty() && !st.committing.businesses.is_empty());
+
+        // It read what the commit under way stores, so it waits for that commit.
+        let (seen, reader) = store.apply(|st| st.business("biz_1").is_some());
+        assert!(seen && reader.0.is_some(), "a write that read what is being stored did not wait");
+        drop(held);
+        pending.wait().unwrap();
+        reader.wait().unwrap();
+
+        // One transaction: the business's. The reader's batch stored nothing.
+        let tables: Vec<Vec<&str>> =
+            db.lock().written().iter().map(|c| c.iter().map(|(t, ..)| *t).collect()).collect();
+        assert_eq!(tables, [vec!["businesses"]]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
