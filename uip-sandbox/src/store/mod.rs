@@ -816,8 +816,10 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
 ///
 /// A write changes memory under the lock, and with a database joins the queue of writes waiting
 /// for the next group commit; its caller answers only once that commit is done. The committer
-/// thread takes the rows of every waiting write in one go (under the lock, so they are one
-/// consistent moment), writes them in one transaction without the lock, and tells each writer.
+/// thread takes the entries of every waiting write in one go (under the lock, so they are one
+/// consistent moment; sessions and deliveries are shared, not copied, and a later write changes
+/// its own copy), encodes and writes them in one transaction without the lock, and tells each
+/// writer.
 /// If the transaction fails, every waiting write is undone in memory, newest first, and each
 /// writer gets the error (docs/DECISIONS.md §11). Deliveries made by writes not yet committed
 /// are not attempted (`State::pop_due`), and a write made while others wait joins them, so no
