@@ -93,10 +93,10 @@ struct Undo {
     businesses: HashMap<String, Option<Business>>,
     /// API key hash → business id, as it was.
     keys: HashMap<String, Option<String>>,
-    sessions: HashMap<SessionId, Option<Box<Session>>>,
+    sessions: HashMap<SessionId, Option<Arc<Session>>>,
     documents: HashMap<SessionId, Option<Vec<Option<Bytes>>>>,
     idempotency: HashMap<(String, String), Option<IdempotencyRecord>>,
-    deliveries: HashMap<u64, Option<Box<Delivery>>>,
+    deliveries: HashMap<u64, Option<Arc<Delivery>>>,
     delivery_ids: HashMap<Arc<str>, Option<u64>>,
     /// Length of a business's delivery log before.
     delivery_log: HashMap<String, usize>,
@@ -126,15 +126,18 @@ pub(crate) struct State {
     businesses: HashMap<String, Business>,
     /// API key hash → business id.
     keys: HashMap<String, String>,
-    /// Boxed, as are deliveries: a map's buckets are sized for the value and kept partly empty,
-    /// so a pointer per bucket costs less than the value itself (BENCHMARKS.md, memory).
-    sessions: HashMap<SessionId, Box<Session>>,
+    /// Behind a pointer, as are deliveries: a map's buckets are sized for the value and kept
+    /// partly empty, so a pointer per bucket costs less than the value itself (BENCHMARKS.md,
+    /// memory). Shared (`Arc`), so that a group commit takes the entries it stores without
+    /// copying them and encodes them without the lock; a write changes its own copy
+    /// (`Arc::make_mut`) when the commit still holds the one it took.
+    sessions: HashMap<SessionId, Arc<Session>>,
     /// Document bytes per session (None once purged).
     documents: HashMap<SessionId, Vec<Option<Bytes>>>,
     /// Non-terminal sessions (what the expiry sweep looks at).
     active: HashSet<SessionId>,
     idempotency: HashMap<(String, String), IdempotencyRecord>,
-    deliveries: HashMap<u64, Box<Delivery>>,
+    deliveries: HashMap<u64, Arc<Delivery>>,
     /// Delivery id → seq; the key is the delivery's own id string, shared.
     delivery_ids: HashMap<Arc<str>, u64>,
     /// Per session, the open deliveries in order; the head is the only one that may be attempted.
@@ -294,7 +297,7 @@ impl State {
             self.active.insert(s.id.clone());
         }
         self.dirty.sessions.insert(s.id.clone());
-        self.sessions.insert(s.id.clone(), Box::new(s));
+        self.sessions.insert(s.id.clone(), Arc::new(s));
     }
 
     /// Changes a session; it is always marked for saving, the document bytes it no longer
@@ -302,7 +305,7 @@ impl State {
     pub fn update_session<R>(&mut self, id: &str, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
         let sid = self.sessions.get(id)?.id.clone();
         self.note_session(&sid);
-        let s = self.sessions.get_mut(id)?;
+        let s = Arc::make_mut(self.sessions.get_mut(id)?);
         let r = f(s);
         let id = s.id.clone();
         self.after_session_change(&id);
@@ -446,7 +449,7 @@ impl State {
             self.delivery_log.entry(business_id.to_owned()).or_default().push(seq);
             self.enqueue(SessionId::from(d.session_id()), seq, real_now);
             self.dirty.deliveries.insert(seq);
-            self.deliveries.insert(seq, Box::new(d));
+            self.deliveries.insert(seq, Arc::new(d));
             any = true;
         }
         any
@@ -568,7 +571,7 @@ impl State {
             return None;
         }
         self.note_delivery(seq);
-        let d = self.deliveries.get_mut(&seq)?;
+        let d = Arc::make_mut(self.deliveries.get_mut(&seq)?);
         let r = f(d);
         self.dirty.deliveries.insert(seq);
         Some(r)
@@ -813,8 +816,10 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
 ///
 /// A write changes memory under the lock, and with a database joins the queue of writes waiting
 /// for the next group commit; its caller answers only once that commit is done. The committer
-/// thread takes the rows of every waiting write in one go (under the lock, so they are one
-/// consistent moment), writes them in one transaction without the lock, and tells each writer.
+/// thread takes the entries of every waiting write in one go (under the lock, so they are one
+/// consistent moment; sessions and deliveries are shared, not copied, and a later write changes
+/// its own copy), encodes and writes them in one transaction without the lock, and tells each
+/// writer.
 /// If the transaction fails, every waiting write is undone in memory, newest first, and each
 /// writer gets the error (docs/DECISIONS.md §11). Deliveries made by writes not yet committed
 /// are not attempted (`State::pop_due`), and a write made while others wait joins them, so no
@@ -984,17 +989,23 @@ fn commit_loop(
         let dirty = std::mem::take(&mut guard.state.unstored);
         let batch = guard.waiting.len();
         let next_seq = guard.state.next_seq;
-        let rows = sqlite::rows(&guard.state, &dirty);
+        // Under the lock only the entries are taken (sessions and deliveries shared, not
+        // copied); they are encoded and written without it.
+        let entries = sqlite::snapshot(&guard.state, &dirty);
         guard.state.committing = Committing { sessions: dirty.sessions, businesses: dirty.businesses };
-        let stored = parking_lot::MutexGuard::unlocked(&mut guard, || match rows {
-            Ok(rows) => db.lock().store(&rows),
-            Err(e) => Err(e),
+        let stored = parking_lot::MutexGuard::unlocked(&mut guard, || {
+            // Writes that changed nothing waited only for the commits before theirs, which
+            // are done: they need no transaction of their own.
+            let stored = if entries.is_empty() { Ok(()) } else { db.lock().store(&entries) };
+            drop(entries);
+            stored
         });
         guard.state.committing = Committing::default();
-        let (told, outcome): (Vec<_>, Outcome) = match stored {
+        let (told, spent, outcome): (Vec<_>, Vec<_>, Outcome) = match stored {
             Ok(()) => {
                 guard.state.durable_seq = Some(next_seq);
-                (guard.waiting.drain(..batch).map(|w| w.done).collect(), Ok(()))
+                let (told, spent) = guard.waiting.drain(..batch).map(|w| (w.done, w.undo)).unzip();
+                (told, spent, Ok(()))
             }
             Err(e) => {
                 // Undo every write that waits, the ones applied after the rows were taken
@@ -1005,11 +1016,13 @@ fn commit_loop(
                     guard.state.rollback(w.undo);
                     told.push(w.done);
                 }
-                (told, Err(Arc::new(e)))
+                (told, Vec::new(), Err(Arc::new(e)))
             }
         };
         // The writers are told without the lock: each goes on to take it.
+        // So are the stored writes' undo journals dropped (they hold copies of what changed).
         parking_lot::MutexGuard::unlocked(&mut guard, || {
+            drop(spent);
             for done in told {
                 let _ = done.send(outcome.clone());
             }
@@ -1301,6 +1314,92 @@ mod tests {
         drop(held);
         pending.wait().unwrap();
         undeclared.wait().unwrap();
+    }
+
+    /// The session rows each group commit wrote, in commit order.
+    fn session_rows(db: &Mutex<sqlite::Db>) -> Vec<Vec<String>> {
+        let db = db.lock();
+        let of = |commit: &Vec<sqlite::Written>| {
+            commit.iter().filter(|(table, ..)| *table == "sessions").map(|(.., json)| json.clone()).collect()
+        };
+        db.written().iter().map(of).collect()
+    }
+
+    #[test]
+    fn a_write_made_while_a_commit_encodes_without_the_lock_is_neither_lost_nor_stored_torn() {
+        // Arrange: a stored session (as the sandbox writes one, audits included), and the
+        // committer held at the database, where it encodes and writes without the state's lock.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = Store::open(&path).unwrap();
+        let session: Session =
+            serde_json::from_str(include_str!("testdata/session_row.json").trim_ascii_end()).unwrap();
+        let (sid, bid) = (session.id.to_string(), session.business_id.clone());
+        store
+            .write(|st| {
+                st.insert_business(business(&bid, "key-1"));
+                st.insert_session(session, Vec::new());
+            })
+            .unwrap();
+        let db = store.db.clone().unwrap();
+        db.lock().keep_written();
+        let held = db.lock();
+        let row = |st: &State| serde_json::to_string(st.session(&sid).unwrap()).unwrap();
+
+        // Act: a first change is taken into a commit; a second changes the same session (and
+        // the business and an event) while that commit still holds what it took.
+        let (first_row, first) = store.apply(|st| {
+            st.update_session(&sid, |s| s.client_reference_id = Some("first".to_owned()));
+            row(st)
+        });
+        until(&store, |st| st.unstored.is_empty() && !st.committing.sessions.is_empty());
+        let (second_row, second) = store.apply(|st| {
+            st.update_session(&sid, |s| {
+                s.client_reference_id = Some("second".to_owned());
+                s.metadata = None;
+            });
+            st.update_business(&bid, |b| b.balance_cents = 7);
+            st.emit(&bid, vec![expired(&sid)], crate::clock::real_now());
+            row(st)
+        });
+        drop(held);
+        first.wait().unwrap();
+        second.wait().unwrap();
+
+        // Assert: the first commit stored the session exactly as the first write left it, the
+        // second as the second did; the file holds the second.
+        assert_ne!(first_row, second_row);
+        assert_eq!(session_rows(&db), [vec![first_row], vec![second_row.clone()]]);
+        let in_memory = store.read(persisted);
+        drop(store);
+        let reopened = Store::open(&path).unwrap();
+        assert_eq!(reopened.read(persisted), in_memory, "the file holds what memory held");
+        assert_eq!(reopened.read(row), second_row);
+        assert_eq!(reopened.read(|st| st.business(&bid).map(|b| b.balance_cents)), Some(7));
+        assert!(reopened.read(|st| st.delivery_seq(&expired(&sid).delivery_id()).is_some()));
+    }
+
+    #[test]
+    fn a_write_that_changed_nothing_waits_for_the_commit_under_way_but_needs_no_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.db")).unwrap();
+        let db = store.db.clone().unwrap();
+        db.lock().keep_written();
+        let held = db.lock();
+        let (_, pending) = store.apply(|st| st.insert_business(business("biz_1", "key-1")));
+        until(&store, |st| st.unstored.is_empty() && !st.committing.businesses.is_empty());
+
+        // It read what the commit under way stores, so it waits for that commit.
+        let (seen, reader) = store.apply(|st| st.business("biz_1").is_some());
+        assert!(seen && reader.0.is_some(), "a write that read what is being stored did not wait");
+        drop(held);
+        pending.wait().unwrap();
+        reader.wait().unwrap();
+
+        // One transaction: the business's. The reader's batch stored nothing.
+        let tables: Vec<Vec<&str>> =
+            db.lock().written().iter().map(|c| c.iter().map(|(t, ..)| *t).collect()).collect();
+        assert_eq!(tables, [vec!["businesses"]]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

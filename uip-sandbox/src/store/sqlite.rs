@@ -1,9 +1,12 @@
 //! SQLite persistence: WAL mode, versioned migrations, one transaction per group commit.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags};
+use uip_types::SessionId;
 
 use super::{Business, Delivery, Dirty, IdempotencyRecord, State, StoreError};
 use crate::engine::session::Session;
@@ -51,8 +54,15 @@ fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Test hook: one JSON row a group commit wrote: (table, key, JSON).
+#[cfg(test)]
+pub(super) type Written = (&'static str, String, String);
+
 pub(super) struct Db {
     conn: Connection,
+    /// Test hook: the rows of each group commit, once asked for ([`Db::keep_written`]).
+    #[cfg(test)]
+    written: Option<Vec<Vec<Written>>>,
 }
 
 impl Db {
@@ -77,7 +87,11 @@ impl Db {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(Db { conn })
+        Ok(Db {
+            conn,
+            #[cfg(test)]
+            written: None,
+        })
     }
 
     /// Reads everything back into a fresh state, re-queueing open deliveries in order.
@@ -95,7 +109,7 @@ impl Db {
                 state.active.insert(s.id.clone());
             }
             state.last_session_seq = state.last_session_seq.max(s.seq);
-            state.sessions.insert(s.id.clone(), Box::new(s));
+            state.sessions.insert(s.id.clone(), Arc::new(s));
         }
         let mut stmt =
             self.conn.prepare("SELECT session_id, idx, bytes FROM documents ORDER BY session_id, idx")?;
@@ -133,7 +147,7 @@ impl Db {
                 let due = d.next_attempt_at.unwrap_or(now);
                 state.enqueue(uip_types::SessionId::from(d.session_id()), d.seq, due);
             }
-            state.deliveries.insert(d.seq, Box::new(d));
+            state.deliveries.insert(d.seq, Arc::new(d));
         }
         Ok(state)
     }
@@ -152,120 +166,168 @@ impl Db {
         Ok(())
     }
 
-    /// Writes one group commit's rows in one transaction.
-    pub fn store(&mut self, rows: &[Row]) -> Result<(), StoreError> {
+    /// Test hook: from now on, each group commit's encoded rows are kept (see [`Db::written`]).
+    #[cfg(test)]
+    pub fn keep_written(&mut self) {
+        self.written.get_or_insert_with(Vec::new);
+    }
+
+    /// Test hook: the rows each group commit wrote since [`Db::keep_written`], in order: per
+    /// commit, (table, key, JSON) of every JSON row.
+    #[cfg(test)]
+    pub fn written(&self) -> &[Vec<Written>] {
+        self.written.as_deref().unwrap_or_default()
+    }
+
+    /// Encodes one group commit's entries and writes them in one transaction. Called without
+    /// the state's lock: the entries are the commit's own (shared entries are never changed in
+    /// place once taken, see [`snapshot`]).
+    pub fn store(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
+        #[cfg(test)]
+        let mut log = Vec::new();
+        #[cfg(test)]
+        let mut keep = |table: &'static str, key: &dyn Fn() -> String, json: &ToSqlOutput| {
+            if let (Some(_), ToSqlOutput::Borrowed(ValueRef::Text(json))) = (&self.written, json) {
+                log.push((table, key(), String::from_utf8_lossy(json).into_owned()));
+            }
+        };
+        #[cfg(not(test))]
+        let keep = |_: &'static str, _: &dyn Fn() -> String, _: &ToSqlOutput| {};
         let tx = self.conn.transaction()?;
-        for row in rows {
-            match row {
-                Row::Business { id, json } => {
+        // One buffer for every JSON row of the commit.
+        let mut buf = Vec::with_capacity(2048);
+        for entry in entries {
+            match entry {
+                Entry::Business(b) => {
+                    let json = encode(&mut buf, b)?;
+                    keep("businesses", &|| b.id.clone(), &json);
                     tx.prepare_cached("INSERT INTO businesses (id, json) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET json = excluded.json")?
-                        .execute(params![id, json])?;
+                        .execute(params![b.id, json])?;
                 }
-                Row::Session { id, business_id, json, purged } => {
+                Entry::Session(s) => {
+                    let json = encode(&mut buf, &**s)?;
+                    keep("sessions", &|| s.id.to_string(), &json);
                     tx.prepare_cached(
                         "INSERT INTO sessions (id, business_id, json) VALUES (?1, ?2, ?3) \
                          ON CONFLICT (id) DO UPDATE SET json = excluded.json",
                     )?
-                    .execute(params![id, business_id, json])?;
+                    .execute(params![s.id.as_str(), s.business_id, json])?;
                     let mut purge = tx.prepare_cached(
                         "UPDATE documents SET bytes = NULL WHERE session_id = ?1 AND idx = ?2",
                     )?;
-                    for i in purged {
-                        purge.execute(params![id, *i as i64])?;
+                    for (i, _) in s.documents.iter().enumerate().filter(|(_, d)| d.purged) {
+                        purge.execute(params![s.id.as_str(), i as i64])?;
                     }
                 }
-                Row::Documents { session_id, documents } => {
+                Entry::Documents { session_id, documents } => {
                     let mut put = tx.prepare_cached(
                         "INSERT OR REPLACE INTO documents (session_id, idx, bytes) VALUES (?1, ?2, ?3)",
                     )?;
                     for (i, d) in documents.iter().enumerate() {
-                        put.execute(params![session_id, i as i64, d.as_deref()])?;
+                        put.execute(params![session_id.as_str(), i as i64, d.as_deref()])?;
                     }
                 }
-                Row::Idempotency { business_id, key, json } => {
+                Entry::Idempotency { key, record } => {
+                    let json = encode(&mut buf, record)?;
+                    keep("idempotency", &|| format!("{}/{}", key.0, key.1), &json);
                     tx.prepare_cached(
                         "INSERT OR REPLACE INTO idempotency (business_id, key, json) VALUES (?1, ?2, ?3)",
                     )?
-                    .execute(params![business_id, key, json])?;
+                    .execute(params![key.0, key.1, json])?;
                 }
-                Row::IdempotencyRemoved { business_id, key } => {
+                Entry::IdempotencyRemoved(key) => {
                     tx.prepare_cached("DELETE FROM idempotency WHERE business_id = ?1 AND key = ?2")?
-                        .execute(params![business_id, key])?;
+                        .execute(params![key.0, key.1])?;
                 }
-                Row::Delivery { seq, delivery_id, session_id, json } => {
+                Entry::Delivery(d) => {
+                    let json = encode(&mut buf, &**d)?;
+                    keep("deliveries", &|| d.seq.to_string(), &json);
                     tx.prepare_cached(
                         "INSERT INTO deliveries (seq, delivery_id, session_id, json) VALUES (?1, ?2, ?3, ?4) \
                          ON CONFLICT (seq) DO UPDATE SET json = excluded.json",
                     )?
-                    .execute(params![*seq as i64, &**delivery_id, session_id, json])?;
+                    .execute(params![d.seq as i64, &*d.delivery_id, d.session_id(), json])?;
                 }
             }
         }
         tx.commit()?;
+        #[cfg(test)]
+        if let Some(written) = &mut self.written {
+            written.push(log);
+        }
         Ok(())
     }
 }
 
-/// One row to write, encoded while the state is locked (so a group commit stores one
-/// consistent moment) and written after the lock is released.
-pub(super) enum Row {
-    Business { id: String, json: String },
-    Session { id: String, business_id: String, json: String, purged: Vec<usize> },
-    Documents { session_id: String, documents: Vec<Option<Bytes>> },
-    Idempotency { business_id: String, key: String, json: String },
-    IdempotencyRemoved { business_id: String, key: String },
-    Delivery { seq: u64, delivery_id: std::sync::Arc<str>, session_id: String, json: String },
+/// Encodes `value` as JSON into `buf` (reused for every row of a commit), as SQL text:
+/// serde_json writes UTF-8 only, so the bytes are bound as they are, without a second pass.
+fn encode<'a>(buf: &'a mut Vec<u8>, value: &impl serde::Serialize) -> Result<ToSqlOutput<'a>, StoreError> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, value)?;
+    Ok(ToSqlOutput::Borrowed(ValueRef::Text(buf)))
 }
 
-/// The rows for what `dirty` names, as `state` holds it now.
-pub(super) fn rows(state: &State, dirty: &Dirty) -> Result<Vec<Row>, StoreError> {
-    let mut rows = Vec::new();
+/// One entry a group commit stores, taken while the state is locked, so that the commit stores
+/// one consistent moment. Sessions and deliveries are shared rather than copied: a write never
+/// changes an entry a commit holds, it changes its own copy (`Arc::make_mut`). The entries are
+/// encoded and written after the lock is released.
+pub(super) enum Entry {
+    Business(Business),
+    Session(Arc<Session>),
+    /// A new session's documents.
+    Documents {
+        session_id: SessionId,
+        documents: Vec<Option<Bytes>>,
+    },
+    Idempotency {
+        key: (String, String),
+        record: IdempotencyRecord,
+    },
+    IdempotencyRemoved((String, String)),
+    Delivery(Arc<Delivery>),
+}
+
+/// The entries for what `dirty` names, as `state` holds them now.
+pub(super) fn snapshot(state: &State, dirty: &Dirty) -> Vec<Entry> {
+    let mut entries = Vec::with_capacity(
+        dirty.businesses.len()
+            + dirty.sessions.len()
+            + dirty.new_documents.len()
+            + dirty.idempotency.len()
+            + dirty.idempotency_removed.len()
+            + dirty.deliveries.len(),
+    );
     for id in &dirty.businesses {
         if let Some(b) = state.businesses.get(id) {
-            rows.push(Row::Business { id: id.clone(), json: serde_json::to_string(b)? });
+            entries.push(Entry::Business(b.clone()));
         }
     }
     for id in &dirty.sessions {
         if let Some(s) = state.sessions.get(id) {
-            let purged = s.documents.iter().enumerate().filter(|(_, d)| d.purged).map(|(i, _)| i).collect();
-            rows.push(Row::Session {
-                id: id.to_string(),
-                business_id: s.business_id.clone(),
-                json: serde_json::to_string(s)?,
-                purged,
-            });
+            entries.push(Entry::Session(s.clone()));
         }
     }
     // A new session's documents, as they are now: a slot purged since the create (in the same
     // group commit) is written empty, so the order against the sessions' purges does not matter.
     for id in &dirty.new_documents {
         if let Some(docs) = state.documents.get(id) {
-            rows.push(Row::Documents { session_id: id.to_string(), documents: docs.clone() });
+            entries.push(Entry::Documents { session_id: id.clone(), documents: docs.clone() });
         }
     }
     for key in &dirty.idempotency {
         if let Some(rec) = state.idempotency.get(key) {
-            rows.push(Row::Idempotency {
-                business_id: key.0.clone(),
-                key: key.1.clone(),
-                json: serde_json::to_string(rec)?,
-            });
+            entries.push(Entry::Idempotency { key: key.clone(), record: rec.clone() });
         }
     }
     for key in &dirty.idempotency_removed {
         if !state.idempotency.contains_key(key) {
-            rows.push(Row::IdempotencyRemoved { business_id: key.0.clone(), key: key.1.clone() });
+            entries.push(Entry::IdempotencyRemoved(key.clone()));
         }
     }
     for seq in &dirty.deliveries {
         if let Some(d) = state.deliveries.get(seq) {
-            rows.push(Row::Delivery {
-                seq: *seq,
-                delivery_id: d.delivery_id.clone(),
-                session_id: d.session_id().to_owned(),
-                json: serde_json::to_string(d)?,
-            });
+            entries.push(Entry::Delivery(d.clone()));
         }
     }
-    Ok(rows)
+    entries
 }
