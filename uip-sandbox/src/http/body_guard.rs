@@ -20,7 +20,7 @@ use tokio::time::Sleep;
 use uip_types::ErrorCode;
 
 use super::bearer;
-use super::service::served;
+use super::Service;
 use crate::core as uc;
 use crate::error::ApiError;
 
@@ -29,14 +29,13 @@ use crate::error::ApiError;
 /// request is refused at once (503 `internal/unavailable`, `Retry-After: 1`) and its connection
 /// closed, without reading its body.
 pub(super) async fn guard_bodies(req: Request, next: Next) -> Response {
-    let service = match served(req.extensions()) {
+    let service = match Service::of(req.extensions()) {
         Ok(s) => s.clone(),
         Err(e) => return e.into_response(),
     };
-    let served = service.served();
     let has_body = !req.body().is_end_stream();
-    let _permit = if has_body && uc::authenticate(&served.shared, bearer(req.headers())).is_err() {
-        match served.unauthenticated.try_acquire() {
+    let _permit = if has_body && uc::authenticate(service.shared(), bearer(req.headers())).is_err() {
+        match service.unauthenticated().try_acquire() {
             Ok(p) => Some(p),
             Err(_) => {
                 let mut r = ApiError::new(
@@ -52,7 +51,7 @@ pub(super) async fn guard_bodies(req: Request, next: Next) -> Response {
     } else {
         None
     };
-    let idle = served.shared.settings.body_idle_timeout;
+    let idle = service.shared().settings.body_idle_timeout;
     next.run(req.map(|b| Body::new(IdleBody { inner: b, idle, timer: None, stalled: false }))).await
 }
 

@@ -27,10 +27,10 @@ use crate::Shared;
 pub(crate) struct Service(Arc<Served>);
 
 /// What a request of one sandbox is served with.
-pub(super) struct Served {
-    pub shared: Arc<Shared>,
+struct Served {
+    shared: Arc<Shared>,
     /// Permits for requests with a body and no valid API key ([`body_guard`]).
-    pub unauthenticated: Semaphore,
+    unauthenticated: Semaphore,
 }
 
 impl Service {
@@ -39,24 +39,29 @@ impl Service {
         Service(Arc::new(Served { shared, unauthenticated }))
     }
 
-    /// What this sandbox's requests are served with.
-    pub(super) fn served(&self) -> &Served {
-        &self.0
+    /// The sandbox a request is for, from its extensions (set by [`Service::call`]).
+    pub(super) fn of(extensions: &http::Extensions) -> Result<&Service, ApiError> {
+        match extensions.get::<Service>() {
+            Some(service) => Ok(service),
+            // Only a request that did not come through `Service::call`: a bug, not input.
+            None => Err(ApiError::internal("the request reached no sandbox")),
+        }
+    }
+
+    /// The sandbox.
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.0.shared
+    }
+
+    /// The permits for requests with a body and no valid API key.
+    pub(super) fn unauthenticated(&self) -> &Semaphore {
+        &self.0.unauthenticated
     }
 
     /// Answers one request.
     pub async fn call(&self, mut req: Request) -> Response {
         req.extensions_mut().insert(self.clone());
         router().clone().oneshot(req).await.unwrap_or_else(|e: Infallible| match e {})
-    }
-}
-
-/// The sandbox a request is for, from its extensions (set by [`Service::call`]).
-pub(super) fn served(extensions: &http::Extensions) -> Result<&Service, ApiError> {
-    match extensions.get::<Service>() {
-        Some(service) => Ok(service),
-        // Only a request that did not come through `Service::call`: a bug, not input.
-        None => Err(ApiError::internal("the request reached no sandbox")),
     }
 }
 
@@ -68,7 +73,7 @@ impl<S: Send + Sync> FromRequestParts<S> for State<Arc<Shared>> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        served(&parts.extensions).map(|s| State(s.0.shared.clone()))
+        Service::of(&parts.extensions).map(|s| State(s.shared().clone()))
     }
 }
 
