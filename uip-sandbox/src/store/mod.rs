@@ -39,9 +39,9 @@ pub(crate) enum StoreError {
     /// The store closed before this write was stored.
     #[error("the store is closed")]
     Closed,
-    /// The committer thread could not be started.
+    /// The committer or the checkpoint thread could not be started.
     #[cfg(feature = "sqlite")]
-    #[error("starting the committer thread: {0}")]
+    #[error("starting a store thread: {0}")]
     Thread(std::io::Error),
     #[cfg(feature = "sqlite")]
     #[error("migration: {0}")]
@@ -1400,6 +1400,38 @@ mod tests {
         let tables: Vec<Vec<&str>> =
             db.lock().written().iter().map(|c| c.iter().map(|(t, ..)| *t).collect()).collect();
         assert_eq!(tables, [vec!["businesses"]]);
+    }
+
+    #[test]
+    fn the_checkpoint_thread_copies_the_wal_into_the_file_while_commits_go_on() {
+        // Arrange: a store; its commits checkpoint only past 10 000 WAL pages.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = Store::open(&path).unwrap();
+        let file_len = || std::fs::metadata(&path).unwrap().len();
+        let before = file_len();
+
+        // Act: 1000 commits, one business each: a few thousand WAL pages, under the 10 000.
+        for i in 0..1000 {
+            store.write(|st| st.insert_business(business(&format!("biz_{i}"), &format!("key-{i}")))).unwrap();
+        }
+
+        // Assert: the pages reach the database file without a commit's checkpoint (the file
+        // grows only when the WAL is copied into it), and closing leaves no WAL.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while file_len() < before + (64 << 10) {
+            assert!(std::time::Instant::now() < deadline, "the WAL was never copied into the file");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        drop(store);
+        assert!(
+            !dir.path().join("store.db-wal").exists(),
+            "closing the store checkpoints the WAL and removes it"
+        );
+        let reopened = Store::open(&path).unwrap();
+        let count =
+            reopened.read(|st| (0..1000).filter(|i| st.business(&format!("biz_{i}")).is_some()).count());
+        assert_eq!(count, 1000);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,7 +59,12 @@ fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
 pub(super) type Written = (&'static str, String, String);
 
 pub(super) struct Db {
+    /// Declared first, so dropped first: its connection closes before `conn`, and the last
+    /// connection's close checkpoints the whole WAL and removes it.
+    checkpointer: Checkpointer,
     conn: Connection,
+    /// Commits since the checkpointer was last asked for a checkpoint.
+    commits: u32,
     /// Test hook: the rows of each group commit, once asked for ([`Db::keep_written`]).
     #[cfg(test)]
     written: Option<Vec<Vec<Written>>>,
@@ -71,6 +76,9 @@ impl Db {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A thread of its own copies the WAL into the file as it grows (`Checkpointer`); the
+        // checkpoint a commit runs past 10 000 pages then finds little left to copy, and lets
+        // the WAL start over (one run while commits go on cannot).
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -87,8 +95,11 @@ impl Db {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
+        let checkpointer = Checkpointer::start(path)?;
         Ok(Db {
+            checkpointer,
             conn,
+            commits: 0,
             #[cfg(test)]
             written: None,
         })
@@ -251,11 +262,68 @@ impl Db {
             }
         }
         tx.commit()?;
+        self.commits += 1;
+        if self.commits >= CHECKPOINT_EVERY {
+            self.commits = 0;
+            self.checkpointer.wake();
+        }
         #[cfg(test)]
         if let Some(written) = &mut self.written {
             written.push(log);
         }
         Ok(())
+    }
+}
+
+/// Commits between two checkpoints: a commit writes about 4–5 pages to the WAL, so the WAL is
+/// copied into the database file about every 5 MB.
+const CHECKPOINT_EVERY: u32 = 256;
+
+/// Copies the WAL into the database file on a thread of its own, with its own connection
+/// (`PRAGMA wal_checkpoint(PASSIVE)`: it never blocks a commit). With `synchronous = NORMAL` a
+/// commit is durable once in the WAL; the checkpoint is where SQLite copies pages and syncs the
+/// file, and inside a commit it held every waiting writer (BENCHMARKS.md, round 2 part 3).
+/// A checkpoint that fails is logged and tried again at the next wake: the WAL keeps every
+/// commit meanwhile.
+struct Checkpointer {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // A wake that arrives while a checkpoint runs is kept; more are not needed.
+        let (wake, asked) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("uip-sandbox-checkpoint".to_owned())
+            .spawn(move || {
+                while asked.recv().is_ok() {
+                    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+                    if let Err(e) = done {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retried at the next one");
+                    }
+                }
+            })
+            .map_err(StoreError::Thread)?;
+        Ok(Checkpointer { wake: Some(wake), thread: Some(thread) })
+    }
+
+    /// Asks for a checkpoint (at once if none runs, else right after the one running).
+    fn wake(&self) {
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.wake = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
