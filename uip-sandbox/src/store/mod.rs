@@ -743,6 +743,11 @@ impl State {
 }
 
 /// How a write that waits for its group commit hears the outcome.
+/// What a write's group commit tells it: stored (with the write's undo journal, handed back so
+/// that the writer's thread drops it, not the committer's), or the commit's error.
+#[cfg(feature = "sqlite")]
+type Outcome = Result<Undo, Arc<StoreError>>;
+#[cfg(not(feature = "sqlite"))]
 type Outcome = Result<(), Arc<StoreError>>;
 
 /// A write applied to memory that waits for its group commit: what to undo if the commit fails,
@@ -773,7 +778,8 @@ impl Commit {
     pub async fn done(self) -> Result<(), StoreError> {
         let Some(rx) = self.0 else { return Ok(()) };
         match rx.await {
-            Ok(Ok(())) => Ok(()),
+            // A stored write's undo journal is dropped here, on the writer's thread.
+            Ok(Ok(_spent)) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Commit(e)),
             // The committer is gone (the store is shutting down): nothing was stored.
             Err(_) => Err(StoreError::Closed),
@@ -971,6 +977,10 @@ impl Store {
 }
 
 /// The committer thread: one transaction for every write waiting, until the store closes.
+///
+/// Each round takes the lock once: it finishes the commit just stored, takes the next one's
+/// entries, and releases the lock to tell the finished commit's writers and to store the next
+/// commit. The writers get their undo journals back and drop them on their own threads.
 #[cfg(feature = "sqlite")]
 fn commit_loop(
     inner: &Mutex<Inner>,
@@ -979,12 +989,19 @@ fn commit_loop(
     changed: &tokio::sync::watch::Sender<u64>,
 ) {
     let mut guard = inner.lock();
+    // The writers of the commit just finished, told once the lock is released.
+    let mut finished = Finished::default();
     loop {
-        while guard.waiting.is_empty() && !guard.closing {
-            work.wait(&mut guard);
-        }
         if guard.waiting.is_empty() {
-            return;
+            if !finished.is_empty() {
+                parking_lot::MutexGuard::unlocked(&mut guard, || finished.tell(changed));
+                continue;
+            }
+            if guard.closing {
+                return;
+            }
+            work.wait(&mut guard);
+            continue;
         }
         let dirty = std::mem::take(&mut guard.state.unstored);
         let batch = guard.waiting.len();
@@ -994,6 +1011,7 @@ fn commit_loop(
         let entries = sqlite::snapshot(&guard.state, &dirty);
         guard.state.committing = Committing { sessions: dirty.sessions, businesses: dirty.businesses };
         let stored = parking_lot::MutexGuard::unlocked(&mut guard, || {
+            finished.tell(changed);
             // Writes that changed nothing waited only for the commits before theirs, which
             // are done: they need no transaction of their own.
             let stored = if entries.is_empty() { Ok(()) } else { db.lock().store(&entries) };
@@ -1001,33 +1019,54 @@ fn commit_loop(
             stored
         });
         guard.state.committing = Committing::default();
-        let (told, spent, outcome): (Vec<_>, Vec<_>, Outcome) = match stored {
+        match stored {
             Ok(()) => {
                 guard.state.durable_seq = Some(next_seq);
-                let (told, spent) = guard.waiting.drain(..batch).map(|w| (w.done, w.undo)).unzip();
-                (told, spent, Ok(()))
+                finished.stored.extend(guard.waiting.drain(..batch));
             }
             Err(e) => {
                 // Undo every write that waits, the ones applied after the rows were taken
                 // included (they may build on the failed ones), newest first.
+                let e = Arc::new(e);
                 let all: Vec<Waiting> = guard.waiting.drain(..).collect();
-                let mut told = Vec::with_capacity(all.len());
                 for w in all.into_iter().rev() {
                     guard.state.rollback(w.undo);
-                    told.push(w.done);
+                    finished.failed.push((w.done, e.clone()));
                 }
-                (told, Vec::new(), Err(Arc::new(e)))
             }
-        };
-        // The writers are told without the lock: each goes on to take it.
-        // So are the stored writes' undo journals dropped (they hold copies of what changed).
-        parking_lot::MutexGuard::unlocked(&mut guard, || {
-            drop(spent);
-            for done in told {
-                let _ = done.send(outcome.clone());
-            }
-            changed.send_modify(|n| *n = n.wrapping_add(1));
-        });
+        }
+    }
+}
+
+/// The writers of a finished group commit, to be told without the lock.
+#[cfg(feature = "sqlite")]
+#[derive(Default)]
+struct Finished {
+    /// Stored: each gets its undo journal back, to drop on its own thread.
+    stored: Vec<Waiting>,
+    /// Undone in memory: each gets the commit's error.
+    failed: Vec<(futures::channel::oneshot::Sender<Outcome>, Arc<StoreError>)>,
+}
+
+#[cfg(feature = "sqlite")]
+impl Finished {
+    fn is_empty(&self) -> bool {
+        self.stored.is_empty() && self.failed.is_empty()
+    }
+
+    /// Tells each writer its outcome, then whoever waits for a change (the dispatcher).
+    fn tell(&mut self, changed: &tokio::sync::watch::Sender<u64>) {
+        if self.is_empty() {
+            return;
+        }
+        for w in self.stored.drain(..) {
+            // A writer that stopped waiting drops its journal here instead.
+            let _ = w.done.send(Ok(w.undo));
+        }
+        for (done, e) in self.failed.drain(..) {
+            let _ = done.send(Err(e));
+        }
+        changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 

@@ -65,6 +65,8 @@ pub(super) struct Db {
     conn: Connection,
     /// Commits since the checkpointer was last asked for a checkpoint.
     commits: u32,
+    /// The buffer every JSON row is encoded into, kept from one commit to the next.
+    buf: Vec<u8>,
     /// Test hook: the rows of each group commit, once asked for ([`Db::keep_written`]).
     #[cfg(test)]
     written: Option<Vec<Vec<Written>>>,
@@ -100,6 +102,7 @@ impl Db {
             checkpointer,
             conn,
             commits: 0,
+            buf: Vec::new(),
             #[cfg(test)]
             written: None,
         })
@@ -204,9 +207,9 @@ impl Db {
         };
         #[cfg(not(test))]
         let keep = |_: &'static str, _: &dyn Fn() -> String, _: &ToSqlOutput| {};
+        // One buffer for every JSON row, kept for the next commit unless a row made it large.
+        let mut buf = std::mem::take(&mut self.buf);
         let tx = self.conn.transaction()?;
-        // One buffer for every JSON row of the commit.
-        let mut buf = Vec::with_capacity(2048);
         for entry in entries {
             match entry {
                 Entry::Business(b) => {
@@ -262,6 +265,9 @@ impl Db {
             }
         }
         tx.commit()?;
+        if buf.capacity() <= KEPT_BUFFER {
+            self.buf = buf;
+        }
         self.commits += 1;
         if self.commits >= CHECKPOINT_EVERY {
             self.commits = 0;
@@ -274,6 +280,9 @@ impl Db {
         Ok(())
     }
 }
+
+/// The largest encoding buffer kept between commits.
+const KEPT_BUFFER: usize = 64 * 1024;
 
 /// Commits between two checkpoints: a commit writes about 4–5 pages to the WAL, so the WAL is
 /// copied into the database file about every 5 MB.
