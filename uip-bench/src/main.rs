@@ -126,29 +126,41 @@ fn real_main() -> Result<()> {
         if wants("flow_latency") {
             step("flow_latency", &mut rows, flows::latency(plan.latency_flows)).await?;
         }
-        let mut max_rate = None;
+        // Scenario 3: the storages asked for, measured in windows that take turns.
+        let mut storages = Vec::new();
         if wants("throughput_memory") || wants("webhook_latency") {
-            let (row, rate) = timed(
-                "flow_throughput_memory",
-                flows::throughput(Storage::Memory, plan.concurrency, plan.throughput_secs),
-            )
-            .await?;
-            max_rate = Some(rate);
-            if wants("throughput_memory") {
-                rows.push(row);
-            }
+            storages.push(Storage::Memory);
         }
         if wants("throughput_sqlite") {
-            let (row, sqlite_rate) = timed(
-                "flow_throughput_sqlite",
-                flows::throughput(Storage::Sqlite, plan.concurrency, plan.throughput_secs),
+            storages.push(Storage::Sqlite);
+        }
+        let mut max_rate = None;
+        if !storages.is_empty() {
+            let measured = timed(
+                "flow_throughput",
+                flows::throughput(&storages, plan.concurrency, plan.throughput_secs),
             )
             .await?;
-            rows.push(row);
-            // Durable against in-memory, measured in the same run.
-            if let Some(memory_rate) = max_rate {
-                rows.push(flows::sqlite_against_memory(sqlite_rate, memory_rate));
+            let (mut memory_rate, mut sqlite_rate) = (None, None);
+            for ((row, rate), storage) in measured.into_iter().zip(&storages) {
+                match storage {
+                    Storage::Memory => {
+                        memory_rate = Some(rate);
+                        if wants("throughput_memory") {
+                            rows.push(row);
+                        }
+                    }
+                    Storage::Sqlite => {
+                        sqlite_rate = Some(rate);
+                        rows.push(row);
+                    }
+                }
             }
+            // Durable against in-memory, measured in the same run.
+            if let (Some(s), Some(m)) = (sqlite_rate, memory_rate) {
+                rows.push(flows::sqlite_against_memory(s, m));
+            }
+            max_rate = memory_rate;
         }
         if let (true, Some(rate)) = (wants("webhook_latency"), max_rate) {
             step("webhook_latency", &mut rows, flows::webhook_latency(rate / 2.0, plan.webhook_secs)).await?;
