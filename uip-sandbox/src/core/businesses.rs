@@ -266,9 +266,10 @@ pub(crate) fn advance_clock(shared: &Shared, biz: &str, seconds: i64) -> Result<
     Ok(ClockNow::new(now))
 }
 
-/// `POST /_sandbox/faults`.
+/// `POST /_sandbox/faults`. Faults live in memory only: arming them waits for no group commit.
 pub(crate) fn set_faults(shared: &Shared, biz: &str, plan: FaultPlan) -> Result<FaultPlan, ApiError> {
     shared.store.write(|st| {
+        st.reads_stored();
         if plan.fail_next == 0 {
             st.faults_mut().remove(biz);
         } else {
@@ -284,10 +285,17 @@ pub(crate) fn armed_faults(shared: &Shared, biz: &str) -> Option<FaultPlan> {
 }
 
 /// Takes one injected fault of this business, if any is armed.
+///
+/// Faults live in memory only, so taking one never waits for a group commit (it reads nothing
+/// that waits to be stored); and a business with none armed, the usual case, only reads.
 pub(crate) fn take_fault(shared: &Shared, biz: &str) -> Option<serde_json::Value> {
+    if !shared.store.read(|st| st.faults().contains_key(biz)) {
+        return None;
+    }
     shared
         .store
         .write(|st| {
+            st.reads_stored();
             let faults = st.faults_mut();
             let plan = faults.get_mut(biz)?;
             let with = plan.with.clone();

@@ -125,4 +125,6 @@ const _: fn() = || {
 #[cfg(all(test, feature = "sqlite"))]
 mod disk_full;
 #[cfg(all(test, feature = "sqlite"))]
+mod held_commit;
+#[cfg(all(test, feature = "sqlite"))]
 mod restart_props;

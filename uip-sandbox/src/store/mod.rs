@@ -742,7 +742,6 @@ impl State {
     }
 }
 
-/// How a write that waits for its group commit hears the outcome.
 /// What a write's group commit tells it: stored (with the write's undo journal, handed back so
 /// that the writer's thread drops it, not the committer's), or the commit's error.
 #[cfg(feature = "sqlite")]
@@ -903,6 +902,16 @@ impl Store {
         }
     }
 
+    /// Test hook: no group commit is stored until the returned guard drops, as behind a disk that
+    /// stalls; writes apply in memory and wait meanwhile.
+    ///
+    /// # Panics
+    /// On an in-memory store.
+    #[cfg(all(test, feature = "sqlite"))]
+    pub fn hold_commits(&self) -> impl Sized + '_ {
+        self.db.as_ref().expect("a store with a database").lock()
+    }
+
     /// Without the `sqlite` feature there is no database: asking for one is an error.
     #[cfg(not(feature = "sqlite"))]
     pub fn open(_path: &Path) -> Result<Store, StoreError> {
@@ -1054,7 +1063,7 @@ impl Finished {
         self.stored.is_empty() && self.failed.is_empty()
     }
 
-    /// Tells each writer its outcome, then whoever waits for a change (the dispatcher).
+    /// Tells each writer its outcome, then whoever waits for a change ([`Store::subscribe`]).
     fn tell(&mut self, changed: &tokio::sync::watch::Sender<u64>) {
         if self.is_empty() {
             return;
