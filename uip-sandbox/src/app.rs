@@ -92,7 +92,7 @@ impl App {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
-                        _ = tick.tick() => uc::sweep(&shared),
+                        _ = tick.tick() => uc::sweep(&shared).await,
                         _ = rx.changed() => return,
                     }
                 }

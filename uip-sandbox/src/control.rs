@@ -21,7 +21,7 @@ impl Sandbox {
     }
 
     fn patch(&self, patch: BusinessPatch) -> Result<BusinessView, SandboxError> {
-        uc::patch_business(&self.shared, self.business_id(), patch).map_err(api_error)
+        block_on(uc::patch_business(&self.shared, self.business_id(), patch)).map_err(api_error)
     }
 
     /// API fault injection for the default business (`POST /_sandbox/faults`): make its next
@@ -76,7 +76,8 @@ impl Sandbox {
         delivery_id: impl AsRef<str>,
         fault: DeliveryFault,
     ) -> Result<DeliveryLogEntry, SandboxError> {
-        uc::redeliver(&self.shared, self.business_id(), delivery_id.as_ref(), fault).map_err(api_error)
+        block_on(uc::redeliver(&self.shared, self.business_id(), delivery_id.as_ref(), fault))
+            .map_err(api_error)
     }
 
     /// Drives a session of the default business as its user would on the hosted page

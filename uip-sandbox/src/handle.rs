@@ -421,7 +421,7 @@ impl Sandbox {
 
     /// Creates another isolated business (like `POST /_sandbox/businesses`).
     pub fn create_business(&self, req: NewBusiness) -> Result<BusinessCredentials, SandboxError> {
-        uc::create_business(&self.shared, req).map_err(api_error)
+        crate::store::block_on(uc::create_business(&self.shared, req)).map_err(api_error)
     }
 
     /// Moves the default business's clock forward.
@@ -433,13 +433,13 @@ impl Sandbox {
     pub fn advance_clock_of(&self, api_key: &ApiKey, by: Duration) -> Result<(), SandboxError> {
         let biz = uc::authenticate(&self.shared, Some(api_key.expose())).map_err(api_error)?;
         let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        uc::advance_clock(&self.shared, &biz, secs).map_err(api_error)?;
+        crate::store::block_on(uc::advance_clock(&self.shared, &biz, secs)).map_err(api_error)?;
         Ok(())
     }
 
     /// Resolves every session whose time is up now, instead of waiting for the sweep.
     pub fn sweep_expired(&self) {
-        uc::sweep(&self.shared);
+        crate::store::block_on(uc::sweep(&self.shared));
     }
 
     /// A simulated user for a session (its id — `&SessionId` or `&str` — or its URL).
@@ -748,6 +748,7 @@ impl Sandbox {
         &self,
         filter: crate::journal::SessionFilter,
     ) -> Result<Vec<crate::journal::SessionSummary>, SandboxError> {
-        uc::sessions(&self.shared, &self.credentials.business_id, &filter).map_err(api_error)
+        crate::store::block_on(uc::sessions(&self.shared, &self.credentials.business_id, &filter))
+            .map_err(api_error)
     }
 }

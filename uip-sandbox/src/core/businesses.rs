@@ -74,7 +74,10 @@ pub(crate) fn check_webhook_url(shared: &Shared, url: &str) -> Result<(), ApiErr
 }
 
 /// `POST /_sandbox/businesses`.
-pub(crate) fn create_business(shared: &Shared, req: NewBusiness) -> Result<BusinessCredentials, ApiError> {
+pub(crate) async fn create_business(
+    shared: &Shared,
+    req: NewBusiness,
+) -> Result<BusinessCredentials, ApiError> {
     if let Some(u) = &req.webhook_url {
         check_webhook_url(shared, u)?;
     }
@@ -86,7 +89,7 @@ pub(crate) fn create_business(shared: &Shared, req: NewBusiness) -> Result<Busin
         req.balance_cents.unwrap_or(100_000),
         req.trust.unwrap_or_default(),
     );
-    shared.store.write(|st| st.insert_business(b))?;
+    shared.store.write_async(|st| st.insert_business(b)).await?;
     Ok(creds)
 }
 
@@ -206,7 +209,7 @@ pub(crate) fn business_view(shared: &Shared, biz: &str) -> Result<BusinessView, 
 }
 
 /// `PATCH /_sandbox/business`.
-pub(crate) fn patch_business(
+pub(crate) async fn patch_business(
     shared: &Shared,
     biz: &str,
     patch: BusinessPatch,
@@ -214,47 +217,54 @@ pub(crate) fn patch_business(
     if let Some(Some(u)) = &patch.webhook_url {
         check_webhook_url(shared, u)?;
     }
-    let view = shared.store.write(|st| {
-        st.update_business(biz, |b| {
-            if let Some(u) = patch.webhook_url {
-                b.webhook_url = u;
-                b.follows_inbox = false;
-            }
-            if let Some(n) = patch.balance_cents {
-                b.balance_cents = n;
-            }
-            if let Some(t) = patch.trust {
-                b.trust = t;
-            }
-            if let Some(n) = patch.name {
-                b.name = n;
-            }
-            if patch.rotate_webhook_secret == Some(true) {
-                let old = std::mem::replace(&mut b.webhook_secret, random_base62("uip_whsec_", 32).into());
-                return (b.view(), Some(old));
-            }
-            (b.view(), None)
+    let view = shared
+        .store
+        .write_async(|st| {
+            st.update_business(biz, |b| {
+                if let Some(u) = patch.webhook_url {
+                    b.webhook_url = u;
+                    b.follows_inbox = false;
+                }
+                if let Some(n) = patch.balance_cents {
+                    b.balance_cents = n;
+                }
+                if let Some(t) = patch.trust {
+                    b.trust = t;
+                }
+                if let Some(n) = patch.name {
+                    b.name = n;
+                }
+                if patch.rotate_webhook_secret == Some(true) {
+                    let old =
+                        std::mem::replace(&mut b.webhook_secret, random_base62("uip_whsec_", 32).into());
+                    return (b.view(), Some(old));
+                }
+                (b.view(), None)
+            })
+            .map(|(view, old)| {
+                if let Some(old) = old {
+                    st.pin_delivered_secrets(biz, &old);
+                }
+                view
+            })
         })
-        .map(|(view, old)| {
-            if let Some(old) = old {
-                st.pin_delivered_secrets(biz, &old);
-            }
-            view
-        })
-    })?;
+        .await?;
     view.ok_or_else(|| ApiError::not_found("business"))
 }
 
 /// `POST /_sandbox/clock/advance`.
-pub(crate) fn advance_clock(shared: &Shared, biz: &str, seconds: i64) -> Result<ClockNow, ApiError> {
-    let now = shared.store.write(|st| {
-        st.update_business(biz, |b| {
-            // The clock never passes 9999-12-31T23:59:59Z (docs/DECISIONS.md §11).
-            let offset = clock::advanced_offset(clock::real_now(), b.clock_offset_s, seconds)?;
-            b.clock_offset_s = offset;
-            Some(clock::secs(b.now()))
+pub(crate) async fn advance_clock(shared: &Shared, biz: &str, seconds: i64) -> Result<ClockNow, ApiError> {
+    let now = shared
+        .store
+        .write_async(|st| {
+            st.update_business(biz, |b| {
+                // The clock never passes 9999-12-31T23:59:59Z (docs/DECISIONS.md §11).
+                let offset = clock::advanced_offset(clock::real_now(), b.clock_offset_s, seconds)?;
+                b.clock_offset_s = offset;
+                Some(clock::secs(b.now()))
+            })
         })
-    })?;
+        .await?;
     let now = now.ok_or_else(|| ApiError::not_found("business"))?;
     let now = now.ok_or_else(|| {
         ApiError::new(

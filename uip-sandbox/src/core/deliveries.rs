@@ -39,31 +39,34 @@ pub(crate) fn delivery(shared: &Shared, delivery_id: &str) -> Option<DeliveryLog
 }
 
 /// `POST /_sandbox/deliveries/{id}/redeliver`.
-pub(crate) fn redeliver(
+pub(crate) async fn redeliver(
     shared: &Shared,
     biz: &str,
     delivery_id: &str,
     fault: DeliveryFault,
 ) -> Result<DeliveryLogEntry, ApiError> {
-    let entry = shared.store.write(|st| {
-        let seq = st.delivery_seq(delivery_id)?;
-        let real_now = clock::real_now();
-        let d = st.delivery(seq).filter(|d| *d.business_id == *biz)?;
-        let was_open = d.is_open();
-        let sid = uip_types::SessionId::from(d.session_id());
-        let entry = st.update_delivery(seq, |d| {
-            d.status = DeliveryStatus::Pending;
-            d.fault = (fault != DeliveryFault::None).then_some(fault);
-            d.round_started_at = real_now;
-            d.round_failures = 0;
-            d.next_attempt_at = Some(real_now);
-            d.log_entry()
-        })?;
-        if !was_open {
-            st.enqueue(sid, seq, real_now);
-        }
-        Some(entry)
-    })?;
+    let entry = shared
+        .store
+        .write_async(|st| {
+            let seq = st.delivery_seq(delivery_id)?;
+            let real_now = clock::real_now();
+            let d = st.delivery(seq).filter(|d| *d.business_id == *biz)?;
+            let was_open = d.is_open();
+            let sid = uip_types::SessionId::from(d.session_id());
+            let entry = st.update_delivery(seq, |d| {
+                d.status = DeliveryStatus::Pending;
+                d.fault = (fault != DeliveryFault::None).then_some(fault);
+                d.round_started_at = real_now;
+                d.round_failures = 0;
+                d.next_attempt_at = Some(real_now);
+                d.log_entry()
+            })?;
+            if !was_open {
+                st.enqueue(sid, seq, real_now);
+            }
+            Some(entry)
+        })
+        .await?;
     shared.wake_delivery();
     entry.ok_or_else(|| ApiError::not_found("delivery"))
 }

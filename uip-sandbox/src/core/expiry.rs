@@ -30,8 +30,8 @@ pub(crate) async fn resolve_expiry(shared: &Shared, biz: &str, id: &str) {
 }
 
 /// The expiry sweep: resolves every elapsed session.
-pub(crate) fn sweep(shared: &Shared) {
-    let result = shared.store.write(|st| {
+pub(crate) async fn sweep(shared: &Shared) {
+    let result = shared.store.write_async(|st| {
         let real_now = clock::real_now();
         let due: Vec<SessionId> = st
             .active_sessions()
@@ -56,7 +56,7 @@ pub(crate) fn sweep(shared: &Shared) {
             }
         }
         emitted
-    });
+    }).await;
     match result {
         Ok(true) => shared.wake_delivery(),
         Ok(false) => {}

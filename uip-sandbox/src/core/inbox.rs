@@ -47,7 +47,11 @@ pub(crate) fn receive_delivery<H: HeaderSource + ?Sized>(
     if let Err(e) = &verified {
         entry = entry.with_error(e.to_string());
     }
-    let _ = shared.store.write(|st| st.push_inbox(&biz, entry));
+    // The inbox lives in memory only: a push waits for no group commit.
+    let _ = shared.store.write(|st| {
+        st.reads_stored();
+        st.push_inbox(&biz, entry)
+    });
     Ok(verified)
 }
 

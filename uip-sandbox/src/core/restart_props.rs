@@ -85,7 +85,7 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
                 "trust": if *trust_production { "production" } else { "demo" },
             }))
             .unwrap();
-            world.businesses.push(create_business(shared, req).unwrap().business_id);
+            world.businesses.push(block_on(create_business(shared, req)).unwrap().business_id);
         }
         Op::Create { biz, shape, idempotency } => {
             let Some(biz) = pick(&world.businesses, *biz).cloned() else { return };
@@ -146,7 +146,7 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
         }
         Op::Advance { biz, seconds } => {
             let Some(biz) = pick(&world.businesses, *biz).cloned() else { return };
-            advance_clock(shared, &biz, *seconds).unwrap();
+            block_on(advance_clock(shared, &biz, *seconds)).unwrap();
         }
         Op::Patch { biz, name, rotate, balance } => {
             let Some(biz) = pick(&world.businesses, *biz).cloned() else { return };
@@ -160,9 +160,10 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
             if let Some(b) = balance {
                 patch.insert("balance_cents".into(), json!(b));
             }
-            patch_business(shared, &biz, serde_json::from_value(Value::Object(patch)).unwrap()).unwrap();
+            block_on(patch_business(shared, &biz, serde_json::from_value(Value::Object(patch)).unwrap()))
+                .unwrap();
         }
-        Op::Sweep => sweep(shared),
+        Op::Sweep => block_on(sweep(shared)),
         Op::Dispatch { outcome } => {
             let (jobs, _) = block_on(take_due(shared, clock::real_now(), || Some(())));
             for (job, ()) in jobs {
@@ -193,7 +194,7 @@ fn apply(shared: &Shared, world: &mut World, op: &Op) {
                 DeliveryFault::BadSignature,
                 DeliveryFault::StaleTimestamp,
             ][*fault as usize % 4];
-            redeliver(shared, &biz, &d.delivery_id, fault).unwrap();
+            block_on(redeliver(shared, &biz, &d.delivery_id, fault)).unwrap();
         }
         Op::Read { session } => {
             let Some((biz, id)) = pick(&world.sessions, *session).cloned() else { return };

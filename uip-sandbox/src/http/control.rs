@@ -75,7 +75,7 @@ async fn create_business(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: NewBusiness = body_or_default(&headers, body).await?;
-    Ok(ok(&uc::create_business(&shared, req)?))
+    Ok(ok(&uc::create_business(&shared, req).await?))
 }
 
 #[utoipa::path(
@@ -118,7 +118,7 @@ async fn patch_business(
     body: Body,
 ) -> Result<Response, ApiError> {
     let patch: BusinessPatch = body_or_default(&headers, body).await?;
-    Ok(ok(&uc::patch_business(&shared, &biz, patch)?))
+    Ok(ok(&uc::patch_business(&shared, &biz, patch).await?))
 }
 
 /// Control-API bodies refuse unknown fields (docs/DECISIONS.md §11): 400 `request/invalid-field`
@@ -176,7 +176,7 @@ async fn advance_clock(
         )
         .param("seconds")
     })?;
-    let now = uc::advance_clock(&shared, &biz, seconds)?;
+    let now = uc::advance_clock(&shared, &biz, seconds).await?;
     Ok(ok(&now))
 }
 
@@ -236,7 +236,7 @@ async fn redeliver(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: RedeliverRequest = body_or_default(&headers, body).await?;
-    Ok(ok(&uc::redeliver(&shared, &biz, &delivery_id, req.fault)?))
+    Ok(ok(&uc::redeliver(&shared, &biz, &delivery_id, req.fault).await?))
 }
 
 #[utoipa::path(

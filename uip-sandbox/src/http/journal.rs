@@ -409,7 +409,7 @@ async fn list_sessions(
     if let Some(c) = &q.client_reference_id {
         filter = filter.client_reference_id(c);
     }
-    let sessions = uc::sessions(&shared, &biz, &filter)?;
+    let sessions = uc::sessions(&shared, &biz, &filter).await?;
     Ok(ok(&SessionList { sessions }))
 }
 
