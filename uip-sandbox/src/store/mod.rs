@@ -744,10 +744,7 @@ impl State {
 
 /// What a write's group commit tells it: stored (with the write's undo journal, handed back so
 /// that the writer's thread drops it, not the committer's), or the commit's error.
-#[cfg(feature = "sqlite")]
 type Outcome = Result<Undo, Arc<StoreError>>;
-#[cfg(not(feature = "sqlite"))]
-type Outcome = Result<(), Arc<StoreError>>;
 
 /// A write applied to memory that waits for its group commit: what to undo if the commit fails,
 /// and whom to tell.
@@ -1286,8 +1283,7 @@ mod tests {
         store.set_full(true).unwrap();
         let before = store.read(everything);
         let now = crate::clock::real_now();
-        let db = store.db.clone().unwrap();
-        let held = db.lock();
+        let held = store.hold_commits();
 
         // Act: the first write is taken into a commit (its rows need pages the file cannot get);
         // a second builds on it after its rows were taken; a third only looks for due events.
@@ -1346,8 +1342,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store.db")).unwrap();
         store.write(|st| st.insert_business(business("biz_2", "key-2"))).unwrap();
-        let db = store.db.clone().unwrap();
-        let held = db.lock();
+        let held = store.hold_commits();
         let (_, pending) = store.apply(|st| st.insert_business(business("biz_1", "key-1")));
 
         let (_, other) = store.apply(|st| {
@@ -1368,7 +1363,7 @@ mod tests {
     fn session_rows(db: &Mutex<sqlite::Db>) -> Vec<Vec<String>> {
         let db = db.lock();
         let of = |commit: &Vec<sqlite::Written>| {
-            commit.iter().filter(|(table, ..)| *table == "sessions").map(|(.., json)| json.clone()).collect()
+            commit.iter().filter(|(table, _)| *table == "sessions").map(|(_, json)| json.clone()).collect()
         };
         db.written().iter().map(of).collect()
     }
@@ -1391,7 +1386,7 @@ mod tests {
             .unwrap();
         let db = store.db.clone().unwrap();
         db.lock().keep_written();
-        let held = db.lock();
+        let held = store.hold_commits();
         let row = |st: &State| serde_json::to_string(st.session(&sid).unwrap()).unwrap();
 
         // Act: a first change is taken into a commit; a second changes the same session (and
@@ -1433,7 +1428,7 @@ mod tests {
         let store = Store::open(&dir.path().join("store.db")).unwrap();
         let db = store.db.clone().unwrap();
         db.lock().keep_written();
-        let held = db.lock();
+        let held = store.hold_commits();
         let (_, pending) = store.apply(|st| st.insert_business(business("biz_1", "key-1")));
         until(&store, |st| st.unstored.is_empty() && !st.committing.businesses.is_empty());
 
@@ -1446,7 +1441,7 @@ mod tests {
 
         // One transaction: the business's. The reader's batch stored nothing.
         let tables: Vec<Vec<&str>> =
-            db.lock().written().iter().map(|c| c.iter().map(|(t, ..)| *t).collect()).collect();
+            db.lock().written().iter().map(|c| c.iter().map(|(t, _)| *t).collect()).collect();
         assert_eq!(tables, [vec!["businesses"]]);
     }
 

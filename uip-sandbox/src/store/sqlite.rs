@@ -54,9 +54,9 @@ fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Test hook: one JSON row a group commit wrote: (table, key, JSON).
+/// Test hook: one JSON row a group commit wrote: (table, JSON).
 #[cfg(test)]
-pub(super) type Written = (&'static str, String, String);
+pub(super) type Written = (&'static str, String);
 
 pub(super) struct Db {
     /// Declared first, so dropped first: its connection closes before `conn`, and the last
@@ -187,7 +187,7 @@ impl Db {
     }
 
     /// Test hook: the rows each group commit wrote since [`Db::keep_written`], in order: per
-    /// commit, (table, key, JSON) of every JSON row.
+    /// commit, (table, JSON) of every JSON row.
     #[cfg(test)]
     pub fn written(&self) -> &[Vec<Written>] {
         self.written.as_deref().unwrap_or_default()
@@ -200,13 +200,13 @@ impl Db {
         #[cfg(test)]
         let mut log = Vec::new();
         #[cfg(test)]
-        let mut keep = |table: &'static str, key: &dyn Fn() -> String, json: &ToSqlOutput| {
+        let mut keep = |table: &'static str, json: &ToSqlOutput| {
             if let (Some(_), ToSqlOutput::Borrowed(ValueRef::Text(json))) = (&self.written, json) {
-                log.push((table, key(), String::from_utf8_lossy(json).into_owned()));
+                log.push((table, String::from_utf8_lossy(json).into_owned()));
             }
         };
         #[cfg(not(test))]
-        let keep = |_: &'static str, _: &dyn Fn() -> String, _: &ToSqlOutput| {};
+        let keep = |_: &'static str, _: &ToSqlOutput| {};
         // One buffer for every JSON row, kept for the next commit unless a row made it large.
         let mut buf = std::mem::take(&mut self.buf);
         let tx = self.conn.transaction()?;
@@ -214,13 +214,13 @@ impl Db {
             match entry {
                 Entry::Business(b) => {
                     let json = encode(&mut buf, b)?;
-                    keep("businesses", &|| b.id.clone(), &json);
+                    keep("businesses", &json);
                     tx.prepare_cached("INSERT INTO businesses (id, json) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET json = excluded.json")?
                         .execute(params![b.id, json])?;
                 }
                 Entry::Session(s) => {
                     let json = encode(&mut buf, &**s)?;
-                    keep("sessions", &|| s.id.to_string(), &json);
+                    keep("sessions", &json);
                     tx.prepare_cached(
                         "INSERT INTO sessions (id, business_id, json) VALUES (?1, ?2, ?3) \
                          ON CONFLICT (id) DO UPDATE SET json = excluded.json",
@@ -243,7 +243,7 @@ impl Db {
                 }
                 Entry::Idempotency { key, record } => {
                     let json = encode(&mut buf, record)?;
-                    keep("idempotency", &|| format!("{}/{}", key.0, key.1), &json);
+                    keep("idempotency", &json);
                     tx.prepare_cached(
                         "INSERT OR REPLACE INTO idempotency (business_id, key, json) VALUES (?1, ?2, ?3)",
                     )?
@@ -255,7 +255,7 @@ impl Db {
                 }
                 Entry::Delivery(d) => {
                     let json = encode(&mut buf, &**d)?;
-                    keep("deliveries", &|| d.seq.to_string(), &json);
+                    keep("deliveries", &json);
                     tx.prepare_cached(
                         "INSERT INTO deliveries (seq, delivery_id, session_id, json) VALUES (?1, ?2, ?3, ?4) \
                          ON CONFLICT (seq) DO UPDATE SET json = excluded.json",
