@@ -128,7 +128,7 @@ pub(crate) fn seed_business(
         seed.webhook_url.as_deref().map(|u| format!("webhook_url = {}", url_for_log(u))),
         seed.trust.map(|t| format!("trust = {}", t.as_str())),
     ];
-    let id = shared.store.write(|st| {
+    let id = shared.store.write_blocking(|st| {
         let existing = st.business_by_key(&key_hash).map(|b| b.id.clone());
         if let Some(id) = existing {
             let refreshed = st.update_business(&id, |b| {
@@ -278,14 +278,13 @@ pub(crate) async fn advance_clock(shared: &Shared, biz: &str, seconds: i64) -> R
 
 /// `POST /_sandbox/faults`. Faults live in memory only: arming them waits for no group commit.
 pub(crate) fn set_faults(shared: &Shared, biz: &str, plan: FaultPlan) -> Result<FaultPlan, ApiError> {
-    shared.store.write(|st| {
-        st.reads_stored();
+    shared.store.write_in_memory(|st| {
         if plan.fail_next == 0 {
             st.faults_mut().remove(biz);
         } else {
             st.faults_mut().insert(biz.to_owned(), plan.clone());
         }
-    })?;
+    });
     Ok(plan)
 }
 
@@ -302,19 +301,14 @@ pub(crate) fn take_fault(shared: &Shared, biz: &str) -> Option<serde_json::Value
     if !shared.store.read(|st| st.faults().contains_key(biz)) {
         return None;
     }
-    shared
-        .store
-        .write(|st| {
-            st.reads_stored();
-            let faults = st.faults_mut();
-            let plan = faults.get_mut(biz)?;
-            let with = plan.with.clone();
-            plan.fail_next = plan.fail_next.saturating_sub(1);
-            if plan.fail_next == 0 {
-                faults.remove(biz);
-            }
-            Some(with)
-        })
-        .ok()
-        .flatten()
+    shared.store.write_in_memory(|st| {
+        let faults = st.faults_mut();
+        let plan = faults.get_mut(biz)?;
+        let with = plan.with.clone();
+        plan.fail_next = plan.fail_next.saturating_sub(1);
+        if plan.fail_next == 0 {
+            faults.remove(biz);
+        }
+        Some(with)
+    })
 }

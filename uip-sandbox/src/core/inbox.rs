@@ -48,10 +48,7 @@ pub(crate) fn receive_delivery<H: HeaderSource + ?Sized>(
         entry = entry.with_error(e.to_string());
     }
     // The inbox lives in memory only: a push waits for no group commit.
-    let _ = shared.store.write(|st| {
-        st.reads_stored();
-        st.push_inbox(&biz, entry)
-    });
+    shared.store.write_in_memory(|st| st.push_inbox(&biz, entry));
     Ok(verified)
 }
 

@@ -103,7 +103,7 @@ impl Shared {
     /// Forgets everything (the fuzz harness starts each input from nothing).
     #[cfg(any(fuzzing, feature = "fuzzing"))]
     pub fn clear(&self) {
-        let _ = self.store.write(|st| *st = crate::store::State::default());
+        let _ = self.store.write_blocking(|st| *st = crate::store::State::default());
         self.journal.clear();
     }
 }

@@ -920,22 +920,38 @@ impl Store {
         f(&self.inner.lock().state)
     }
 
-    /// Runs a mutating closure under the lock and waits (blocking) for its group commit. If the
-    /// commit fails, the error is returned and the change is undone in memory too — every entry
-    /// the closure touched is put back as it was, so nothing of it is stored later and memory
-    /// stays what the database holds (docs/DECISIONS.md §11).
-    pub fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StoreError> {
+    /// Runs a mutating closure under the lock and waits, blocking its thread, for its group
+    /// commit. If the commit fails, the error is returned and the change is undone in memory
+    /// too — every entry the closure touched is put back as it was, so nothing of it is stored
+    /// later and memory stays what the database holds (docs/DECISIONS.md §11).
+    ///
+    /// Only for synchronous callers: start-up seeding and tests. Async code awaits
+    /// [`Store::write_async`] (a blocked runtime worker stops serving every other request until
+    /// the commit), or uses [`Store::write_in_memory`] for what is never stored.
+    pub fn write_blocking<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StoreError> {
         let (r, commit) = self.apply(f);
         commit.wait()?;
         Ok(r)
     }
 
-    /// [`Store::write`] for async callers: waits for the group commit without blocking, so the
-    /// runtime goes on applying other writes that join the next commit.
+    /// [`Store::write_blocking`] for async callers: waits for the group commit without blocking,
+    /// so the runtime goes on applying other writes that join the next commit.
     pub async fn write_async<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StoreError> {
         let (r, commit) = self.apply(f);
         commit.done().await?;
         Ok(r)
+    }
+
+    /// Runs a mutating closure on what lives in memory only (armed faults, the sandbox's own
+    /// inbox). It declares [`State::reads_stored`] and must change nothing that is stored, so it
+    /// never waits for a group commit and cannot fail: async code calls it directly.
+    pub fn write_in_memory<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let (r, commit) = self.apply(|st| {
+            st.reads_stored();
+            f(st)
+        });
+        debug_assert!(commit.0.is_none(), "an in-memory write changed what is stored");
+        r
     }
 
     /// Runs a mutating closure under the lock; the returned [`Commit`] is done once the change
@@ -1199,7 +1215,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let now = crate::clock::real_now();
         store
-            .write(|st| {
+            .write_blocking(|st| {
                 st.insert_business(business("biz_1", "key-first"));
                 st.put_idempotency(
                     ("biz_1".to_owned(), "idem-first".to_owned()),
@@ -1214,7 +1230,7 @@ mod tests {
         let mut failed = None;
         for n in 0..500 {
             let before = store.read(everything);
-            match store.write(|st| big_change(st, n)) {
+            match store.write_blocking(|st| big_change(st, n)) {
                 Ok(()) => assert_ne!(store.read(everything), before, "write {n} changed nothing"),
                 Err(e) => {
                     assert_eq!(store.read(everything), before, "write {n} was not undone");
@@ -1238,12 +1254,12 @@ mod tests {
             assert!(st.delivery_seq(&expired(&format!("ses_{n}")).delivery_id()).is_none());
         });
         // A write with nothing to store still works on the full file.
-        store.write(|st| st.push_inbox("biz_1", inbox_entry(9999))).unwrap();
+        store.write_blocking(|st| st.push_inbox("biz_1", inbox_entry(9999))).unwrap();
         assert_eq!(store.read(|st| st.inbox("biz_1").count()), n + 1);
 
         // Space freed: the next write stores only its own change, not the failed one.
         store.set_full(false).unwrap();
-        store.write(|st| st.insert_business(business("biz_after", "key-after"))).unwrap();
+        store.write_blocking(|st| st.insert_business(business("biz_after", "key-after"))).unwrap();
         let in_memory = store.read(persisted);
         drop(store);
         let reopened = Store::open(&path).unwrap();
@@ -1279,7 +1295,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         let store = Store::open(&path).unwrap();
-        store.write(|st| st.insert_business(business("biz_1", "key-1"))).unwrap();
+        store.write_blocking(|st| st.insert_business(business("biz_1", "key-1"))).unwrap();
         store.set_full(true).unwrap();
         let before = store.read(everything);
         let now = crate::clock::real_now();
@@ -1320,8 +1336,8 @@ mod tests {
 
         // Space again: the next write stores only itself, and its event is handed out once stored.
         store.set_full(false).unwrap();
-        store.write(|st| st.emit("biz_1", vec![expired("ses_2")], now)).unwrap();
-        let seq = store.write(|st| st.pop_due(now)).unwrap().expect("the stored event is due");
+        store.write_blocking(|st| st.emit("biz_1", vec![expired("ses_2")], now)).unwrap();
+        let seq = store.write_blocking(|st| st.pop_due(now)).unwrap().expect("the stored event is due");
         assert_eq!(
             store.read(|st| st.delivery(seq).map(|d| d.delivery_id.clone())),
             Some(expired("ses_2").delivery_id().into())
@@ -1341,7 +1357,7 @@ mod tests {
     fn a_read_of_stored_entries_answers_without_waiting_for_other_commits() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store.db")).unwrap();
-        store.write(|st| st.insert_business(business("biz_2", "key-2"))).unwrap();
+        store.write_blocking(|st| st.insert_business(business("biz_2", "key-2"))).unwrap();
         let held = store.hold_commits();
         let (_, pending) = store.apply(|st| st.insert_business(business("biz_1", "key-1")));
 
@@ -1379,7 +1395,7 @@ mod tests {
             serde_json::from_str(include_str!("testdata/session_row.json").trim_ascii_end()).unwrap();
         let (sid, bid) = (session.id.to_string(), session.business_id.clone());
         store
-            .write(|st| {
+            .write_blocking(|st| {
                 st.insert_business(business(&bid, "key-1"));
                 st.insert_session(session, Vec::new());
             })
@@ -1456,7 +1472,9 @@ mod tests {
 
         // Act: 1000 commits, one business each: a few thousand WAL pages, under the 10 000.
         for i in 0..1000 {
-            store.write(|st| st.insert_business(business(&format!("biz_{i}"), &format!("key-{i}")))).unwrap();
+            store
+                .write_blocking(|st| st.insert_business(business(&format!("biz_{i}"), &format!("key-{i}"))))
+                .unwrap();
         }
 
         // Assert: the pages reach the database file without a commit's checkpoint (the file

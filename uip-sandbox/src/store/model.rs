@@ -298,7 +298,7 @@ mod tests {
     fn deliveries_loaded_from_the_database_share_their_ids_too() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
-        super::super::Store::open(&path).unwrap().write(emit_three).unwrap();
+        super::super::Store::open(&path).unwrap().write_blocking(emit_three).unwrap();
         let reopened = super::super::Store::open(&path).unwrap();
         reopened.read(assert_ids_are_shared);
     }
