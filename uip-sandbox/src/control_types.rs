@@ -12,7 +12,7 @@ use uip_types::sandbox::{FaultPlan, SimulateAction, SimulateRequest};
 use uip_types::WalletId;
 
 use crate::core::{self as uc, Shared};
-use crate::handle::{api_error, SandboxError};
+use crate::handle::SandboxError;
 
 /// Longest [`Fault::Delay`] the sandbox accepts (60 s).
 pub(crate) const MAX_FAULT_DELAY: Duration = Duration::from_secs(60);
@@ -175,14 +175,14 @@ impl<'a> Faults<'a> {
             return Err(SandboxError::invalid_field("with", "a fault delay is at most 60 s"));
         }
         let plan = FaultPlan::new(n).with_fault(fault.wire());
-        uc::set_faults(self.shared, self.business_id, plan).map_err(api_error)?;
+        uc::set_faults(self.shared, self.business_id, plan);
         Ok(FaultsArmed { remaining: n, fault })
     }
 
     /// Clears every armed fault (`{"fail_next": 0}`).
     ///
     /// # Errors
-    /// [`SandboxError::Api`] when the sandbox cannot store the change.
+    /// None today: faults live in memory only, so there is nothing to store that could fail.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -193,7 +193,7 @@ impl<'a> Faults<'a> {
     /// ```
     pub fn clear(&self) -> Result<(), SandboxError> {
         let plan = FaultPlan::new(0);
-        uc::set_faults(self.shared, self.business_id, plan).map_err(api_error)?;
+        uc::set_faults(self.shared, self.business_id, plan);
         Ok(())
     }
 

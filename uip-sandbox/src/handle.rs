@@ -20,6 +20,7 @@ use uip_types::{ApiErrorBody, ApiKey, WalletId, WebhookEvent, WebhookSecret};
 use crate::app::App;
 use crate::config::Settings;
 use crate::core::{self as uc, Shared};
+use crate::store::block_on;
 
 /// Why a sandbox operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -421,7 +422,7 @@ impl Sandbox {
 
     /// Creates another isolated business (like `POST /_sandbox/businesses`).
     pub fn create_business(&self, req: NewBusiness) -> Result<BusinessCredentials, SandboxError> {
-        crate::store::block_on(uc::create_business(&self.shared, req)).map_err(api_error)
+        block_on(uc::create_business(&self.shared, req)).map_err(api_error)
     }
 
     /// Moves the default business's clock forward.
@@ -433,13 +434,13 @@ impl Sandbox {
     pub fn advance_clock_of(&self, api_key: &ApiKey, by: Duration) -> Result<(), SandboxError> {
         let biz = uc::authenticate(&self.shared, Some(api_key.expose())).map_err(api_error)?;
         let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        crate::store::block_on(uc::advance_clock(&self.shared, &biz, secs)).map_err(api_error)?;
+        block_on(uc::advance_clock(&self.shared, &biz, secs)).map_err(api_error)?;
         Ok(())
     }
 
     /// Resolves every session whose time is up now, instead of waiting for the sweep.
     pub fn sweep_expired(&self) {
-        crate::store::block_on(uc::sweep(&self.shared));
+        block_on(uc::sweep(&self.shared));
     }
 
     /// A simulated user for a session (its id — `&SessionId` or `&str` — or its URL).
@@ -748,7 +749,6 @@ impl Sandbox {
         &self,
         filter: crate::journal::SessionFilter,
     ) -> Result<Vec<crate::journal::SessionSummary>, SandboxError> {
-        crate::store::block_on(uc::sessions(&self.shared, &self.credentials.business_id, &filter))
-            .map_err(api_error)
+        block_on(uc::sessions(&self.shared, &self.credentials.business_id, &filter)).map_err(api_error)
     }
 }

@@ -277,7 +277,7 @@ pub(crate) async fn advance_clock(shared: &Shared, biz: &str, seconds: i64) -> R
 }
 
 /// `POST /_sandbox/faults`. Faults live in memory only: arming them waits for no group commit.
-pub(crate) fn set_faults(shared: &Shared, biz: &str, plan: FaultPlan) -> Result<FaultPlan, ApiError> {
+pub(crate) fn set_faults(shared: &Shared, biz: &str, plan: FaultPlan) -> FaultPlan {
     shared.store.write_in_memory(|st| {
         if plan.fail_next == 0 {
             st.faults_mut().remove(biz);
@@ -285,7 +285,7 @@ pub(crate) fn set_faults(shared: &Shared, biz: &str, plan: FaultPlan) -> Result<
             st.faults_mut().insert(biz.to_owned(), plan.clone());
         }
     });
-    Ok(plan)
+    plan
 }
 
 /// The fault plan armed for this business, if any (what is left of it).

@@ -317,7 +317,7 @@ async fn faults(
         )
         .param("with"));
     }
-    Ok(ok(&uc::set_faults(&shared, &biz, plan)?))
+    Ok(ok(&uc::set_faults(&shared, &biz, plan)))
 }
 
 #[utoipa::path(
