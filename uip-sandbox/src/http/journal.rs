@@ -3,6 +3,7 @@
 //! (`GET`/`DELETE /_sandbox/requests`) and list sessions (`GET /_sandbox/sessions`).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -10,7 +11,6 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, BodyDataStream};
 use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, Request};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -42,13 +42,18 @@ pub(super) fn routes() -> OpenApiRouter {
 #[derive(Clone, Debug)]
 pub(super) struct CreatedSessionId(pub SessionId);
 
-/// The business-API middleware: a request whose API key names a business is captured (headers,
-/// at most [`BODY_CAPACITY`] bytes of its body) and, once answered, journaled with its status,
-/// error code and duration. Other requests pass untouched (a 401 is not journaled).
-pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    let Ok(business) = uc::authenticate(&shared, bearer(req.headers())) else { return next.run(req).await };
+/// The business API's journal: a request whose API key names a business is captured (headers,
+/// at most [`BODY_CAPACITY`] bytes of its body), handled by `handle`, and once answered journaled
+/// with its status, error code and duration. Other requests are handled untouched (a 401 is not
+/// journaled).
+pub(super) async fn capture<F, H>(shared: &Arc<Shared>, req: Request, handle: H) -> Response
+where
+    H: FnOnce(Request) -> F,
+    F: Future<Output = Response>,
+{
+    let Ok(business) = uc::authenticate(shared, bearer(req.headers())) else { return handle(req).await };
     let started = Instant::now();
-    let at = uc::business_now(&shared, &business).unwrap_or_else(crate::clock::real_now);
+    let at = uc::business_now(shared, &business).unwrap_or_else(crate::clock::real_now);
     let (mut parts, body) = req.into_parts();
     // The key is looked up once: the fault injector and the handler read the business from here.
     parts.extensions.insert(Biz(business.clone()));
@@ -82,7 +87,7 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
     };
     let mut pending =
         InFlight { shared: shared.clone(), business, request: Some(request), tee, multipart, started };
-    let resp = next.run(Request::from_parts(parts, pending.body())).await;
+    let resp = handle(Request::from_parts(parts, pending.body())).await;
     let Some(mut request) = pending.request.take() else { return resp };
     request.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (kept, truncated) = finish_tap(&pending.tee).await;
@@ -93,7 +98,7 @@ pub(super) async fn capture(State(shared): State<Arc<Shared>>, req: Request, nex
     if let Some(CreatedSessionId(id)) = resp.extensions().get::<CreatedSessionId>() {
         request.session_id = Some(id.clone());
     }
-    uc::record_request(&shared, &pending.business, request);
+    uc::record_request(shared, &pending.business, request);
     resp
 }
 

@@ -25,6 +25,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
+use futures::FutureExt as _;
 use http::request::Parts;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
@@ -350,13 +351,19 @@ where
     }
 }
 
+/// The one layer of the business API: the journal sees every request of a known business,
+/// faulted ones included, so it captures first; then armed faults apply; then the route.
+async fn business_api(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    journal::capture(&shared, req, |req| inject_faults(&shared, req, next)).await
+}
+
 /// Applies `/_sandbox/faults` to business-API requests made with a key that has faults armed.
-async fn inject_faults(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+async fn inject_faults(shared: &Shared, req: Request, next: Next) -> Response {
     let biz = match req.extensions().get::<Biz>() {
         Some(Biz(id)) => Some(id.clone()),
-        None => uc::authenticate(&shared, bearer(req.headers())).ok(),
+        None => uc::authenticate(shared, bearer(req.headers())).ok(),
     };
-    let fault = biz.and_then(|b| uc::take_fault(&shared, &b));
+    let fault = biz.and_then(|b| uc::take_fault(shared, &b));
     let Some(fault) = fault else { return next.run(req).await };
     let retry_after = [(header::RETRY_AFTER, HeaderValue::from_static("1"))];
     match &fault {
@@ -383,6 +390,33 @@ async fn inject_faults(State(shared): State<Arc<Shared>>, req: Request, next: Ne
     }
 }
 
+/// The one layer around every route: each stage below is a plain async function the next one
+/// awaits, so a request pays for one layer (one boxed future, one clone of the route), not one per
+/// stage (BENCHMARKS.md). Outermost first: a panic answers 500 (the server never goes down on a
+/// bug), then the time limit, the log line, and the body guard.
+async fn envelope(req: Request, next: Next) -> Response {
+    let served = std::panic::AssertUnwindSafe(time_limit(req, next)).catch_unwind().await;
+    served
+        .unwrap_or_else(|_| ApiError::internal("the sandbox hit a bug handling this request").into_response())
+}
+
+/// The request time limit (docs/DECISIONS.md §11): a request whose body or handling is not
+/// complete in time answers 408 `request/timeout`, and its connection is closed.
+async fn time_limit(req: Request, next: Next) -> Response {
+    let limit = match Service::of(req.extensions()) {
+        Ok(service) => service.shared().settings.request_timeout,
+        Err(e) => return e.into_response(),
+    };
+    match tokio::time::timeout(limit, log_requests(req, next)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!("the request was not complete within {} s", limit.as_secs_f64()),
+        )
+        .into_response(),
+    }
+}
+
 /// Logs method, route template (never the raw path: it may hold a capability id), status, latency.
 async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
@@ -391,7 +425,7 @@ async fn log_requests(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "<unmatched>".to_owned(), |m| m.as_str().to_owned());
     let started = Instant::now();
-    let resp = next.run(req).await;
+    let resp = body_guard::guard_bodies(req, next).await;
     if route == "/healthz" && resp.status().is_success() {
         // Container health checks probe it every few seconds: not worth a line each.
         return resp;
@@ -404,20 +438,6 @@ async fn log_requests(req: Request, next: Next) -> Response {
         "request"
     );
     resp
-}
-
-/// The request time limit (docs/DECISIONS.md §11): a request whose body or handling is not
-/// complete in time answers 408 `request/timeout`, and its connection is closed.
-async fn time_limit(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    let limit = shared.settings.request_timeout;
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => ApiError::new(
-            ErrorCode::RequestTimeout,
-            format!("the request was not complete within {} s", limit.as_secs_f64()),
-        )
-        .into_response(),
-    }
 }
 
 async fn not_found() -> ApiError {

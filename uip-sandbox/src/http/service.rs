@@ -9,16 +9,13 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::{FromRequestParts, Request};
 use axum::middleware;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use http::request::Parts;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-use super::{
-    api, body_guard, inject_faults, journal, log_requests, method_not_allowed, not_found, other_routes, page,
-    time_limit,
-};
+use super::{api, business_api, envelope, method_not_allowed, not_found, other_routes, page};
 use crate::error::ApiError;
 use crate::Shared;
 
@@ -83,20 +80,13 @@ impl<S: Send + Sync> FromRequestParts<S> for State<Arc<Shared>> {
 pub(super) fn router() -> &'static Router {
     static ROUTER: OnceLock<Router> = OnceLock::new();
     ROUTER.get_or_init(|| {
-        // The journal sees every request of a known business, faulted ones included.
-        let v1 = api::routes()
-            .split_for_parts()
-            .0
-            .layer(middleware::from_fn(inject_faults))
-            .layer(middleware::from_fn(journal::capture));
+        // One layer per part of the surface: each layer costs every request a boxed future and a
+        // clone of the route it wraps, so the stages of a layer are plain async functions.
+        let v1 = api::routes().split_for_parts().0.layer(middleware::from_fn(business_api));
         let pages = page::routes().split_for_parts().0.layer(middleware::from_fn(page::check_origin));
         let app = Router::new().nest("/v1", v1).merge(pages).merge(other_routes().split_for_parts().0);
-        method_not_allowed(app.fallback(not_found))
-            .layer(middleware::from_fn(body_guard::guard_bodies))
-            .layer(middleware::from_fn(log_requests))
-            .layer(middleware::from_fn(time_limit))
-            .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-                ApiError::internal("the sandbox hit a bug handling this request").into_response()
-            }))
+        // `with_state` turns every handler into its route once, here: a router left with boxed
+        // handlers turns them into routes, layers included, again on every request.
+        method_not_allowed(app.fallback(not_found)).layer(middleware::from_fn(envelope)).with_state(())
     })
 }
