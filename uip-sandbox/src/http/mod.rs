@@ -480,3 +480,44 @@ fn other_routes() -> OpenApiRouter {
         .merge(openapi::routes())
         .routes(routes!(healthz))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::app::App;
+    use crate::config::Settings;
+
+    /// The envelope's panic guard: a handler that panics answers 500 `internal/server-error`
+    /// with the JSON error body, and the next request is served as usual.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_router_goes_on() {
+        // Arrange: a router with a route that panics, in the envelope, serving one sandbox.
+        let app = App::build(Settings::default(), "http://127.0.0.1:9").unwrap();
+        let router = Router::new()
+            .route("/boom", get(|| async { panic!("a bug") as &'static str }))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(axum::middleware::from_fn(envelope))
+            .with_state(());
+        let request = |path: &str| {
+            let mut req = Request::builder().uri(path).body(Body::empty()).unwrap();
+            req.extensions_mut().insert(app.http.clone());
+            req
+        };
+
+        // Act
+        let boom = router.clone().oneshot(request("/boom")).await.unwrap();
+        let fine = router.oneshot(request("/fine")).await.unwrap();
+
+        // Assert
+        assert_eq!(boom.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = boom.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            &body[..],
+            br#"{"error":"the sandbox hit a bug handling this request","code":"internal/server-error"}"#
+        );
+        assert_eq!(fine.status(), StatusCode::OK);
+    }
+}
