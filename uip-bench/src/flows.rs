@@ -22,18 +22,21 @@ pub async fn latency(n: usize) -> Result<Vec<Row>> {
         flows.push(bench.flow().await?);
     }
     let total: Vec<f64> = flows.iter().map(|f| ms(f.completed)).collect();
-    let phase = |f: fn(&FlowTimes) -> Duration| -> f64 {
-        percentile(&flows.iter().map(|t| ms(f(t))).collect::<Vec<_>>(), 50.0)
+    // Each phase's median and p99, so that a tail shows where it is.
+    let phase = |f: fn(&FlowTimes) -> Duration| -> String {
+        let times: Vec<f64> = flows.iter().map(|t| ms(f(t))).collect();
+        format!("{:.2}/{:.2} ms", percentile(&times, 50.0), percentile(&times, 99.0))
     };
     let webhook: Vec<f64> = flows.iter().map(FlowTimes::webhook_ms).collect();
     let breakdown = format!(
-        "median phase durations: create {:.2} ms, open {:.2} ms, share 1 (GET request + POST response) {:.2} ms, \
-         share 2 {:.2} ms, last response → session.completed verified at the receiver {:.2} ms",
+        "phase durations, median/p99: create {}, open {}, share 1 (GET request + POST response) {}, \
+         share 2 {}, last response → session.completed verified at the receiver {:.2}/{:.2} ms",
         phase(|f| f.created),
         phase(|f| f.opened - f.created),
         phase(|f| f.shared1 - f.opened),
         phase(|f| f.shared2 - f.shared1),
         percentile(&webhook, 50.0),
+        percentile(&webhook, 99.0),
     );
     Ok(vec![
         Row::new("flow_latency_p50", "ms", percentile(&total, 50.0))
