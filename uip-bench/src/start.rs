@@ -1,4 +1,5 @@
-//! Scenario 1: start-to-ready, in-process sandbox vs wiremock.
+//! Scenario 1: start-to-ready, in-process sandbox vs wiremock, on the bench's multi-thread runtime
+//! (the target row) and on a current-thread runtime, the one `#[tokio::test]` gives by default.
 
 use std::time::Instant;
 
@@ -16,11 +17,20 @@ async fn ready(http: &reqwest::Client, base: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(n: usize) -> Result<Vec<Row>> {
+/// Start-to-ready samples (ms) of each side, on the runtime this runs on.
+struct Samples {
+    ours: Vec<f64>,
+    /// Of `ours`, the part until `Sandbox::builder().start()` returned.
+    ours_start_call: Vec<f64>,
+    pooled: Vec<f64>,
+    fresh: Vec<f64>,
+}
+
+async fn measure(n: usize) -> Result<Samples> {
     // No connection reuse: every server is reached over a fresh connection, on both sides.
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
-    let (mut ours, mut pooled, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
-    let mut ours_start_call = Vec::new();
+    let mut s =
+        Samples { ours: Vec::new(), ours_start_call: Vec::new(), pooled: Vec::new(), fresh: Vec::new() };
     let warmup = 3;
     // Interleaved, so that noise spreads over all three alike, in an order that rotates: what a
     // server leaves behind when dropped (its threads and tasks ending) falls on each side in turn.
@@ -53,28 +63,47 @@ pub async fn run(n: usize) -> Result<Vec<Row>> {
             }
         }
         if i >= warmup {
-            ours.push(a);
-            ours_start_call.push(started);
-            pooled.push(b);
-            fresh.push(c);
+            s.ours.push(a);
+            s.ours_start_call.push(started);
+            s.pooled.push(b);
+            s.fresh.push(c);
         }
     }
-    let (m_ours, m_pooled, m_fresh) = (median(&ours), median(&pooled), median(&fresh));
+    Ok(s)
+}
+
+pub async fn run(n: usize) -> Result<Vec<Row>> {
+    let multi = measure(n).await?;
+    // The same on a current-thread runtime of its own thread, as a `#[tokio::test]` runs by default.
+    let single = tokio::task::spawn_blocking(move || -> Result<Samples> {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(measure(n))
+    })
+    .await??;
+    let (m_ours, m_pooled, m_fresh) = (median(&multi.ours), median(&multi.pooled), median(&multi.fresh));
     Ok(vec![
         Row::new("start", "ms", m_ours)
             .baseline("wiremock MockServer::start()", m_pooled)
             .target(Target::RatioAtMost(1.0))
             .note(format!(
-                "median of {n}; ready = GET /healthz answered over a fresh connection; of ours, \
-                 Sandbox::builder().start() returning takes {:.3} ms (median); p99 ours {:.2} ms, \
-                 wiremock {:.2} ms. MockServer::start() takes a server from wiremock's pool (a dropped \
-                 server is reset and reused), so after the first call it binds nothing",
-                median(&ours_start_call),
-                percentile(&ours, 99.0),
-                percentile(&pooled, 99.0)
+                "median of {n}, on the bench's multi-thread runtime (2 workers); ready = GET /healthz \
+                 answered over a fresh connection; of ours, Sandbox::builder().start() returning takes \
+                 {:.3} ms (median); p99 ours {:.2} ms, wiremock {:.2} ms. MockServer::start() takes a \
+                 server from wiremock's pool (a dropped server is reset and reused), so after the first \
+                 call it binds nothing",
+                median(&multi.ours_start_call),
+                percentile(&multi.ours, 99.0),
+                percentile(&multi.pooled, 99.0)
             )),
         Row::new("start_unpooled", "ms", m_ours)
             .baseline("wiremock MockServer::builder().start()", m_fresh)
             .note("same sandbox samples; wiremock without its pool: binds a listener and starts its server thread each time"),
+        Row::new("start_current_thread", "ms", median(&single.ours))
+            .baseline("wiremock MockServer::start()", median(&single.pooled))
+            .note(format!(
+                "the same {n} rounds on a current-thread runtime, the one #[tokio::test] gives by default: \
+                 the sandbox serves on the test's own thread, wiremock's pooled server on its own; of ours, \
+                 start() returning takes {:.3} ms (median)",
+                median(&single.ours_start_call)
+            )),
     ])
 }
