@@ -3,6 +3,7 @@
 //! webhook dispatcher, the expiry sweep). The binary and [`crate::Sandbox`] start it through
 //! `Sandbox::builder()`; the fuzz harness builds it without a socket.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -30,19 +31,20 @@ pub(crate) struct App {
 }
 
 impl App {
-    /// Builds everything from `settings`. `bound_url` is `http://` + the address the server
-    /// listens on: the public URL and the default webhook URL (the built-in inbox) default to it.
-    pub fn build(settings: Settings, bound_url: &str) -> Result<App, String> {
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| bound_url.to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        let origin = url::Url::parse(&public_url)
-            .map_err(|e| format!("--public-url {public_url}: {e}"))?
-            .origin()
-            .ascii_serialization();
+    /// Builds everything from `settings`. `bound` is the address the server listens on: the
+    /// public URL and the default webhook URL (the built-in inbox) default to `http://{bound}`.
+    pub fn build(settings: Settings, bound: SocketAddr) -> Result<App, String> {
+        let bound_url = format!("http://{bound}");
+        let public_url =
+            settings.public_url.as_deref().unwrap_or(&bound_url).trim_end_matches('/').to_owned();
+        let parsed = url::Url::parse(&public_url).map_err(|e| format!("--public-url {public_url}: {e}"))?;
+        let origin = parsed.origin().ascii_serialization();
+        let mut shared = Shared::open(settings, public_url, origin)?;
+        shared.own_pages = OwnPages::new(&parsed, bound);
+        let settings = &shared.settings;
+        if let Some(u) = &settings.webhook_url {
+            uc::check_webhook_url(&shared, u).map_err(|e| format!("--webhook-url {u}: {}", e.message))?;
+        }
         // Only what was set explicitly is applied to a stored default business (docs/DECISIONS.md §11).
         let seed = SeedBusiness {
             id: DEFAULT_BUSINESS_ID,
@@ -54,12 +56,6 @@ impl App {
             trust: settings.trust,
             inbox_url: format!("{bound_url}/_sandbox/inbox"),
         };
-        let own_pages = OwnPages::new(&public_url, bound_url);
-        let mut shared = Shared::open(settings.clone(), public_url, origin)?;
-        shared.own_pages = own_pages;
-        if let Some(u) = &settings.webhook_url {
-            uc::check_webhook_url(&shared, u).map_err(|e| format!("--webhook-url {u}: {}", e.message))?;
-        }
         let credentials = uc::seed_business(&shared, seed).map_err(|e| e.to_string())?;
         let shared = Arc::new(shared);
         let http = http::Service::new(shared.clone());

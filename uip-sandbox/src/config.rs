@@ -28,7 +28,7 @@ pub const MAX_UNAUTHENTICATED_BODIES: usize = 1024;
 /// the binary's flags, when left out, keep the builder's value. The default business's settings
 /// are `None` unless set explicitly: on a stored database, what is stored wins over a default
 /// (docs/DECISIONS.md §11).
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct Settings {
     pub listen: SocketAddr,
     pub public_url: Option<String>,

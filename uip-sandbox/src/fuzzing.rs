@@ -85,7 +85,7 @@ impl Harness {
             Err(e) => panic!("runtime: {e}"),
         };
         // The composition root, without a socket: nothing listens on this URL, and no task runs.
-        let app = match App::build(Settings::default(), "http://127.0.0.1:9") {
+        let app = match App::build(Settings::default(), ([127, 0, 0, 1], 9).into()) {
             Ok(app) => app,
             Err(e) => panic!("harness: {e}"),
         };

@@ -20,6 +20,7 @@ use uip_types::{ApiErrorBody, ApiKey, WalletId, WebhookEvent, WebhookSecret};
 use crate::app::App;
 use crate::config::Settings;
 use crate::core::{self as uc, Shared};
+use crate::spares::{Spares, SPARES};
 use crate::store::block_on;
 
 /// Why a sandbox operation failed.
@@ -289,7 +290,7 @@ impl SandboxBuilder {
 
     /// Binds, seeds the default business, and starts serving.
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
-        let mut sandbox = Sandbox::launch(self.settings).await?;
+        let mut sandbox = Sandbox::launch(self.settings, &SPARES).await?;
         sandbox.wait_timeout = self.wait_timeout;
         Ok(sandbox)
     }
@@ -298,6 +299,11 @@ impl SandboxBuilder {
 /// A running sandbox. Dropping it shuts it down.
 ///
 /// Many sandboxes can run side by side in one process: each has its own port and state.
+///
+/// Dropping an in-memory sandbox on a random port also makes a fresh one ready, bound and
+/// built but not serving, so that the next `start()` with the same settings returns at once:
+/// like wiremock's pooled `MockServer::start()`, except that no port or state is ever reused.
+/// At most four are kept; each holds a listening socket nobody has been told of until then.
 pub struct Sandbox {
     pub(crate) shared: Arc<Shared>,
     addr: SocketAddr,
@@ -355,18 +361,29 @@ impl Sandbox {
         SandboxBuilder::default()
     }
 
-    pub(crate) async fn launch(settings: Settings) -> Result<Sandbox, SandboxError> {
-        let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
-            SandboxError::start(format!("could not bind {}", settings.listen), Some(e.into()))
-        })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| SandboxError::start("could not read the bound address", Some(e.into())))?;
+    /// Starts a sandbox: a spare from `spares` when one has these settings, else a new one.
+    pub(crate) async fn launch(settings: Settings, spares: &Spares) -> Result<Sandbox, SandboxError> {
+        let (listener, addr, app) = match spares.take(&settings) {
+            Some(spare) => {
+                let listener = TcpListener::from_std(spare.listener).map_err(|e| {
+                    SandboxError::start(format!("could not listen on {}", spare.addr), Some(e.into()))
+                })?;
+                (listener, spare.addr, spare.app)
+            }
+            None => {
+                let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+                    SandboxError::start(format!("could not bind {}", settings.listen), Some(e.into()))
+                })?;
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| SandboxError::start("could not read the bound address", Some(e.into())))?;
+                let app = App::build(settings, addr).map_err(|message| SandboxError::start(message, None))?;
+                (listener, addr, app)
+            }
+        };
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "LISTENING ON A NON-LOOPBACK ADDRESS: anyone who can reach it can use this sandbox");
         }
-        let app = App::build(settings, &format!("http://{addr}"))
-            .map_err(|message| SandboxError::start(message, None))?;
         let (shutdown, rx) = watch::channel(false);
         let tasks = app.start(listener, &rx);
         let base_url = app.shared.public_url.clone();
@@ -512,6 +529,8 @@ impl Drop for Sandbox {
         for t in &self.tasks {
             t.abort();
         }
+        // The next start() with the same settings takes a fresh sandbox made ready now.
+        SPARES.prepare(&self.shared.settings);
     }
 }
 

@@ -73,6 +73,7 @@ mod http;
 pub mod journal;
 pub mod receiver_tools;
 mod server;
+mod spares;
 mod store;
 mod test_receiver;
 

@@ -40,28 +40,27 @@ pub(crate) fn authenticate(shared: &Shared, key: Option<&str>) -> Result<String,
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "the API key is not valid"))
 }
 
-/// A new business with fresh credentials.
+/// A new business: `api_key_hash` is [`hash_hex`] of its API key (only the hash is stored).
 fn new_business(
+    id: String,
+    api_key_hash: String,
     name: String,
-    api_key: String,
     webhook_secret: String,
     webhook_url: Option<String>,
     balance_cents: u64,
     trust: Trust,
-) -> (Business, BusinessCredentials) {
-    let b = Business {
-        id: random_base62("biz_", 16),
+) -> Business {
+    Business {
+        id,
         name,
-        api_key_hash: hash_hex(&api_key),
+        api_key_hash,
         webhook_secret: webhook_secret.into(),
         webhook_url,
         follows_inbox: false,
         balance_cents,
         trust,
         clock_offset_s: 0,
-    };
-    let creds = b.credentials(&api_key);
-    (b, creds)
+    }
 }
 
 /// A webhook URL must be an absolute http(s) URL, and not one of this sandbox's own hosted-page
@@ -90,14 +89,17 @@ pub(crate) async fn create_business(
     if let Some(u) = &req.webhook_url {
         check_webhook_url(shared, u)?;
     }
-    let (b, creds) = new_business(
+    let api_key = random_base62("uip_test_", 32);
+    let b = new_business(
+        random_base62("biz_", 16),
+        hash_hex(&api_key),
         req.name.unwrap_or_else(|| "Sandbox business".to_owned()),
-        random_base62("uip_test_", 32),
         random_base62("uip_whsec_", 32),
         req.webhook_url,
         req.balance_cents.unwrap_or(100_000),
         req.trust.unwrap_or_default(),
     );
+    let creds = b.credentials(&api_key);
     shared.store.write_async(|st| st.insert_business(b)).await?;
     Ok(creds)
 }
@@ -166,18 +168,20 @@ pub(crate) fn seed_business(
                 return (id, creds, "stored");
             }
         }
-        let (mut b, _) = new_business(
+        let id = match st.business(seed.id) {
+            None => seed.id.to_owned(),
+            Some(_) => random_base62("biz_", 16),
+        };
+        let mut b = new_business(
+            id,
+            key_hash,
             seed.name.to_owned(),
-            seed.api_key.to_owned(),
             seed.webhook_secret.unwrap_or(DEFAULT_WEBHOOK_SECRET).to_owned(),
             Some(seed.webhook_url.clone().unwrap_or_else(|| seed.inbox_url.clone())),
             seed.balance_cents,
             seed.trust.unwrap_or(Trust::Demo),
         );
         b.follows_inbox = seed.webhook_url.is_none();
-        if st.business(seed.id).is_none() {
-            seed.id.clone_into(&mut b.id);
-        }
         let creds = b.credentials(seed.api_key);
         let id = b.id.clone();
         st.insert_business(b);

@@ -2,7 +2,7 @@
 //! there (docs/DECISIONS.md §11): a delivery POSTed to `/s/{id}/open` would bind — and so take — a
 //! user's session.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use url::{Host, Url};
 
@@ -18,17 +18,17 @@ pub(crate) struct OwnPages {
 }
 
 impl OwnPages {
-    /// From the public URL and `http://` + the bound address (either may fail to parse: then it
-    /// is left out).
-    pub fn new(public_url: &str, bound_url: &str) -> OwnPages {
-        let public = Url::parse(public_url).ok().and_then(|u| {
-            let host = u.host()?.to_owned();
-            let port = u.port_or_known_default()?;
-            Some((host, port, u.path().trim_end_matches('/').to_owned()))
-        });
-        let bound =
-            Url::parse(bound_url).ok().and_then(|u| Some((u.host()?.to_owned(), u.port_or_known_default()?)));
-        OwnPages { public, bound }
+    /// From the public URL (parsed once by the caller) and the address the server listens on.
+    pub fn new(public_url: &Url, bound: SocketAddr) -> OwnPages {
+        let public = public_url
+            .host()
+            .zip(public_url.port_or_known_default())
+            .map(|(host, port)| (host.to_owned(), port, public_url.path().trim_end_matches('/').to_owned()));
+        let bound_host = match bound.ip() {
+            IpAddr::V4(v4) => Host::Ipv4(v4),
+            IpAddr::V6(v6) => Host::Ipv6(v6),
+        };
+        OwnPages { public, bound: Some((bound_host, bound.port())) }
     }
 
     /// Whether `url` names one of this sandbox's hosted-page routes.
@@ -102,12 +102,13 @@ mod tests {
     use super::*;
 
     fn own(public: &str, bound: &str, url: &str) -> bool {
-        OwnPages::new(public, bound).contains(&Url::parse(url).unwrap())
+        OwnPages::new(&Url::parse(public).unwrap(), bound.parse().unwrap())
+            .contains(&Url::parse(url).unwrap())
     }
 
     #[test]
     fn hosted_page_urls_of_this_sandbox_are_recognised() {
-        let (public, bound) = ("http://127.0.0.1:8787", "http://127.0.0.1:8787");
+        let (public, bound) = ("http://127.0.0.1:8787", "127.0.0.1:8787");
         for url in [
             "http://127.0.0.1:8787/s/sess_x/open",
             "http://localhost:8787/s/sess_x/open",
@@ -135,7 +136,7 @@ mod tests {
 
     #[test]
     fn the_public_url_counts_with_its_path_prefix() {
-        let (public, bound) = ("https://sandbox.example.com/uip/", "http://127.0.0.1:8787");
+        let (public, bound) = ("https://sandbox.example.com/uip/", "127.0.0.1:8787");
         assert!(own(public, bound, "https://sandbox.example.com/uip/s/x/open"));
         assert!(own(public, bound, "https://SANDBOX.example.com:443/uip/s/x"));
         assert!(!own(public, bound, "https://sandbox.example.com/other/s/x/open"));
@@ -145,7 +146,7 @@ mod tests {
 
     #[test]
     fn bound_to_every_interface_any_host_at_the_port_is_this_sandbox() {
-        let (public, bound) = ("http://10.0.0.5:8787", "http://0.0.0.0:8787");
+        let (public, bound) = ("http://10.0.0.5:8787", "0.0.0.0:8787");
         assert!(own(public, bound, "http://192.168.1.9:8787/s/x/open"));
         assert!(!own(public, bound, "http://192.168.1.9:8788/s/x/open"));
     }

@@ -256,7 +256,7 @@ proptest! {
     fn a_restart_keeps_every_field(ops in proptest::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("sandbox.db");
-        let app = App::build(settings(&db), "http://127.0.0.1:9").unwrap();
+        let app = App::build(settings(&db), ([127, 0, 0, 1], 9).into()).unwrap();
         let mut world = World { businesses: vec![app.credentials.business_id.clone()], ..World::default() };
         for op in &ops {
             apply(&app.shared, &mut world, op);

@@ -495,7 +495,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_answers_500_and_the_router_goes_on() {
         // Arrange: a router with a route that panics, in the envelope, serving one sandbox.
-        let app = App::build(Settings::default(), "http://127.0.0.1:9").unwrap();
+        let app = App::build(Settings::default(), ([127, 0, 0, 1], 9).into()).unwrap();
         let router = Router::new()
             .route("/boom", get(|| async { panic!("a bug") as &'static str }))
             .route("/fine", get(|| async { "fine" }))

@@ -86,3 +86,32 @@ async fn the_unauthenticated_body_limit_is_per_sandbox() {
     r.err(400, "request/invalid-payload", None);
     drop(held);
 }
+
+#[tokio::test]
+async fn a_sandbox_started_after_one_is_dropped_shares_nothing_with_it() {
+    // Arrange: a sandbox with a session, its journal and an armed fault, then dropped. (Its
+    // settings are made ready again as a spare, which the next start takes.)
+    let old = start().await;
+    let id = old.create_steps(json!([{"primitive": "identify"}])).await;
+    send(old.post("/_sandbox/faults").json(&json!({"fail_next": 1, "with": 503}))).await.ok();
+    let old_addr = old.sb.address();
+    drop(old);
+
+    // Act
+    let new = start().await;
+
+    // Assert: another port, and none of the old state.
+    assert_ne!(new.sb.address(), old_addr);
+    send(new.get(&format!("/v1/sessions/{id}"))).await.err(404, "resource/not-found", None);
+    let journal = send(new.get("/_sandbox/requests")).await;
+    assert_eq!(journal.ok()["requests"].as_array().unwrap().len(), 1, "only the 404 above");
+    let list = send(new.get("/_sandbox/sessions")).await;
+    assert_eq!(list.ok()["sessions"], json!([]));
+
+    // The old port stops answering once its server has wound down.
+    let deadline = tokio::time::Instant::now() + T;
+    while TcpStream::connect(old_addr).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "the dropped sandbox's port still accepts");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
