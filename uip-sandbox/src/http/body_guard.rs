@@ -19,22 +19,20 @@ use hyper::body::{Frame, SizeHint};
 use tokio::time::Sleep;
 use uip_types::ErrorCode;
 
-use super::bearer;
-use super::Service;
-use crate::core as uc;
+use super::{Biz, Service};
 use crate::error::ApiError;
 
 /// Wraps every request body in the idle timeout, and holds a permit of the unauthenticated
 /// in-flight limit while an unauthenticated request with a body is handled. Over the limit, the
 /// request is refused at once (503 `internal/unavailable`, `Retry-After: 1`) and its connection
 /// closed, without reading its body.
-pub(super) async fn guard_bodies(req: Request, next: Next) -> Response {
+pub(super) async fn guard_bodies(mut req: Request, next: Next) -> Response {
     let service = match Service::of(req.extensions()) {
         Ok(s) => s.clone(),
         Err(e) => return e.into_response(),
     };
     let has_body = !req.body().is_end_stream();
-    let _permit = if has_body && uc::authenticate(service.shared(), bearer(req.headers())).is_err() {
+    let _permit = if has_body && Biz::of_request(service.shared(), &mut req).is_none() {
         match service.unauthenticated().try_acquire() {
             Ok(p) => Some(p),
             Err(_) => {

@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 
 use super::openapi::{BadRequest, ServerError, Unauthorized, SESSION_ID, TAG_CONTROL};
 use super::State;
-use super::{bearer, ok, Biz, Query};
+use super::{ok, Biz, Query};
 use crate::core as uc;
 use crate::error::ApiError;
 use crate::journal::{
@@ -46,17 +46,16 @@ pub(super) struct CreatedSessionId(pub SessionId);
 /// at most [`BODY_CAPACITY`] bytes of its body), handled by `handle`, and once answered journaled
 /// with its status, error code and duration. Other requests are handled untouched (a 401 is not
 /// journaled).
-pub(super) async fn capture<F, H>(shared: &Arc<Shared>, req: Request, handle: H) -> Response
+pub(super) async fn capture<F, H>(shared: &Arc<Shared>, mut req: Request, handle: H) -> Response
 where
     H: FnOnce(Request) -> F,
     F: Future<Output = Response>,
 {
-    let Ok(business) = uc::authenticate(shared, bearer(req.headers())) else { return handle(req).await };
+    // Looked up once: the fault injector and the handler read the business from the extensions.
+    let Some(business) = Biz::of_request(shared, &mut req) else { return handle(req).await };
     let started = Instant::now();
     let at = uc::business_now(shared, &business).unwrap_or_else(crate::clock::real_now);
     let (mut parts, body) = req.into_parts();
-    // The key is looked up once: the fault injector and the handler read the business from here.
-    parts.extensions.insert(Biz(business.clone()));
     let path_session = session_in_path(&mut parts).await;
     // Routers nested under `/v1` see their own part of the path; the journal shows it as sent.
     let uri = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.clone(), |o| o.0.clone());

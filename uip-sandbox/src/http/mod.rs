@@ -287,11 +287,25 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 #[derive(Clone)]
 pub(crate) struct Biz(pub String);
 
+impl Biz {
+    /// The business whose API key `req` carries, looked up once per request: the first stage
+    /// that needs it (the body guard, the journal) keeps it in the request's extensions, where
+    /// the later ones and the handler's [`Biz`] extractor find it. `None` for no or an unknown key.
+    pub(super) fn of_request(shared: &Shared, req: &mut Request) -> Option<String> {
+        if let Some(Biz(id)) = req.extensions().get::<Biz>() {
+            return Some(id.clone());
+        }
+        let id = uc::authenticate(shared, bearer(req.headers())).ok()?;
+        req.extensions_mut().insert(Biz(id.clone()));
+        Some(id)
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Biz {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        // The business API's journal middleware has looked the key up already.
+        // The body guard or the business API's journal has looked the key up already.
         if let Some(biz) = parts.extensions.get::<Biz>() {
             return Ok(biz.clone());
         }
@@ -359,11 +373,8 @@ async fn business_api(State(shared): State<Arc<Shared>>, req: Request, next: Nex
 
 /// Applies `/_sandbox/faults` to business-API requests made with a key that has faults armed.
 async fn inject_faults(shared: &Shared, req: Request, next: Next) -> Response {
-    let biz = match req.extensions().get::<Biz>() {
-        Some(Biz(id)) => Some(id.clone()),
-        None => uc::authenticate(shared, bearer(req.headers())).ok(),
-    };
-    let fault = biz.and_then(|b| uc::take_fault(shared, &b));
+    // The journal has looked the key up: a request without a known key has no `Biz` (and no fault).
+    let fault = req.extensions().get::<Biz>().and_then(|Biz(b)| uc::take_fault(shared, b));
     let Some(fault) = fault else { return next.run(req).await };
     let retry_after = [(header::RETRY_AFTER, HeaderValue::from_static("1"))];
     match &fault {
