@@ -89,7 +89,8 @@ pub async fn run(n: usize) -> Result<Vec<Row>> {
                  answered over a fresh connection; of ours, Sandbox::builder().start() returning takes \
                  {:.3} ms (median); p99 ours {:.2} ms, wiremock {:.2} ms. MockServer::start() takes a \
                  server from wiremock's pool (a dropped server is reset and reused), so after the first \
-                 call it binds nothing",
+                 call it binds nothing; start() takes the spare the last dropped sandbox left (a new \
+                 port and new state, bound and built at that drop, used once)",
                 median(&multi.ours_start_call),
                 percentile(&multi.ours, 99.0),
                 percentile(&multi.pooled, 99.0)
