@@ -21,6 +21,7 @@ pub async fn latency(n: usize) -> Result<Vec<Row>> {
     for _ in 0..n {
         flows.push(bench.flow().await?);
     }
+    Arc::new(bench).close().await;
     let total: Vec<f64> = flows.iter().map(|f| ms(f.completed)).collect();
     // Each phase's median and p99, so that a tail shows where it is.
     let phase = |f: fn(&FlowTimes) -> Duration| -> String {
@@ -95,6 +96,7 @@ pub async fn throughput(storages: &[Storage], concurrency: usize, secs: f64) -> 
             ));
         }
         out.push((Row::new(name, "flows/s", rate).target(Target::AtLeast(target)).note(note), rate));
+        bench.close().await;
     }
     Ok(out)
 }
@@ -201,6 +203,7 @@ pub async fn webhook_latency(rate: f64, secs: f64) -> Result<Vec<Row>> {
             _ => errors += 1,
         }
     }
+    bench.close().await;
     let achieved = n as f64 / launched.as_secs_f64();
     let early = webhook.iter().filter(|w| **w < 0.0).count();
     let note = format!(

@@ -94,6 +94,7 @@ pub async fn run(n: u64, concurrency: usize) -> Result<Vec<Row>> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after = rss_bytes().ok_or("no /proc/self/status")?;
     let per = after.saturating_sub(before) as f64 / n as f64;
+    bench.close().await;
     Ok(vec![
         Row::new("memory_per_session", "bytes", per)
             .target(Target::AtMost(4096.0))
